@@ -1,0 +1,31 @@
+import { once } from 'node:events';
+import { createRedis, JobQueues, loadCatalogue, runService } from '@kitsu-actions/shared';
+import { buildApp } from './app.ts';
+
+await runService('receiver', process.env, async (config, logger) => {
+  const catalogue = await loadCatalogue(config.actionsFile);
+  logger.info(
+    { file: config.actionsFile, actions: catalogue.actions.map((action) => action.id) },
+    'catalogue loaded',
+  );
+  const connection = createRedis(config.redis.url, 'producer', config.redis.timeoutMs);
+  connection.on('error', (error: Error) => logger.warn({ err: error.message }, 'redis connection error'));
+  connection.on('ready', () => logger.info({ redis: config.redis.url }, 'redis ready'));
+  const queues = new JobQueues(connection, {
+    prefix: config.queuePrefix,
+    timeoutMs: config.redis.timeoutMs,
+    dedupWindowMs: config.requests.dedupWindowMs,
+  });
+  const app = buildApp({ config, catalogue, queues, logger });
+  const server = app.listen(config.http.port, config.http.host);
+  await once(server, 'listening');
+  logger.info({ url: config.publicUrl, port: config.http.port }, 'receiver listening');
+  return async () => {
+    // Stop accepting, let in-flight requests finish, then close Redis.
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeIdleConnections();
+    await closed;
+    await queues.close();
+    connection.disconnect();
+  };
+});

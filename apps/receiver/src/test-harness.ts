@@ -1,0 +1,134 @@
+import { randomUUID } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:http';
+import {
+  createLogger,
+  createRedis,
+  JobQueues,
+  loadConfig,
+  parseCatalogue,
+  queueOfJobId,
+  QueueName,
+  type Catalogue,
+  type Config,
+} from '@kitsu-actions/shared';
+import { spawnService, type ServiceProcess } from '@kitsu-actions/testing';
+import { Job, QueueEvents } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { buildApp } from './app.ts';
+
+/**
+ * The catalogue the tests use: the fixtures name `debug` and `render-flamenco`; until the render kind
+ * exists, `render-flamenco` is a debug action in AJAX mode, which exercises the same receiver path.
+ */
+export const testCatalogueYaml = `
+actions:
+  - { id: debug, name: Debug selection, kind: debug }
+  - { id: render-flamenco, name: Render on Flamenco, kind: debug, entityType: shot, ajax: true }
+`;
+
+export const kitsuOrigin = 'https://kitsu.studio.example';
+
+export interface ReceiverHarness {
+  baseUrl: string;
+  config: Config;
+  prefix: string;
+  queues: JobQueues;
+  connection: Redis;
+  catalogue: Catalogue;
+  /** Jobs in every state across all queues of this harness's prefix. */
+  jobCount(): Promise<number>;
+  /** Waits for the job's final event (not a timer), then returns its JSON status. */
+  waitForJob(jobId: string, timeoutMs?: number): Promise<Record<string, unknown>>;
+  startWorker(): ServiceProcess;
+  close(): Promise<void>;
+}
+
+/** A real receiver on a random port against real Redis, with a queue prefix of its own. */
+export async function startReceiver(options: {
+  redisUrl: string;
+  env?: Record<string, string>;
+  catalogueYaml?: string;
+}): Promise<ReceiverHarness> {
+  const prefix = `{kat-${randomUUID().slice(0, 8)}}`;
+  const env = {
+    REDIS_URL: options.redisUrl,
+    QUEUE_PREFIX: prefix,
+    KITSU_ORIGINS: kitsuOrigin,
+    LOG_LEVEL: 'silent',
+    ...options.env,
+  };
+  const config = loadConfig(env);
+  const catalogue = parseCatalogue(options.catalogueYaml ?? testCatalogueYaml, 'test catalogue');
+  const connection = createRedis(config.redis.url, 'producer', config.redis.timeoutMs);
+  connection.on('error', () => undefined);
+  await new Promise<void>((resolve, reject) => {
+    connection.once('ready', resolve);
+    connection.once('end', () => reject(new Error('redis connection ended')));
+  });
+  const queues = new JobQueues(connection, {
+    prefix,
+    timeoutMs: config.redis.timeoutMs,
+    dedupWindowMs: config.requests.dedupWindowMs,
+  });
+  const logger = createLogger({ level: 'silent', name: 'receiver-test' });
+  // Listen first so PUBLIC_URL (used in every link and Location) can name this server's port.
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  config.publicUrl = baseUrl;
+  server.on('request', buildApp({ config, catalogue, queues, logger }).callback());
+  const workers: ServiceProcess[] = [];
+  return {
+    baseUrl,
+    config,
+    prefix,
+    queues,
+    connection,
+    catalogue,
+    async jobCount() {
+      let total = 0;
+      for (const name of QueueName.options) {
+        const counts = await queues.queue(name).getJobCounts();
+        total += Object.values(counts).reduce((sum, count) => sum + count, 0);
+      }
+      return total;
+    },
+    async waitForJob(jobId, timeoutMs = 20_000) {
+      const queueName = queueOfJobId(jobId);
+      if (!queueName) throw new Error(`not a job id: ${jobId}`);
+      const eventsConnection = createRedis(config.redis.url, 'consumer');
+      const events = new QueueEvents(queueName, { connection: eventsConnection, prefix });
+      try {
+        await events.waitUntilReady();
+        const job = await Job.fromId(queues.queue(queueName), jobId);
+        if (!job) throw new Error(`job ${jobId} does not exist`);
+        // The outcome is read from the status endpoint below; a failure is an outcome too.
+        await job.waitUntilFinished(events, timeoutMs).catch(() => undefined);
+      } finally {
+        await events.close();
+        eventsConnection.disconnect();
+      }
+      const response = await fetch(`${baseUrl}/jobs/${jobId}`, { headers: { Accept: 'application/json' } });
+      return (await response.json()) as Record<string, unknown>;
+    },
+    startWorker() {
+      const worker = spawnService('apps/worker/src/main.ts', {
+        REDIS_URL: options.redisUrl,
+        QUEUE_PREFIX: prefix,
+        PUBLIC_URL: baseUrl,
+        LOG_LEVEL: 'info',
+        ...options.env,
+      });
+      workers.push(worker);
+      return worker;
+    },
+    async close() {
+      await Promise.all(workers.map((worker) => worker.stop()));
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await queues.close();
+      connection.disconnect();
+    },
+  };
+}

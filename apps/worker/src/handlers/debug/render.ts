@@ -1,0 +1,38 @@
+import { html, type SafeHtml } from '@kitsu-actions/shared';
+
+/** Any JSON value as markup: scalars inline, lists and objects as nested tables. */
+export function renderValue(value: unknown): SafeHtml {
+  if (value === null || value === undefined) return html`<span class="muted">${String(value)}</span>`;
+  if (Array.isArray(value)) {
+    if (value.length === 0) return html`<span class="muted">[] (empty)</span>`;
+    if (value.every((item) => typeof item !== 'object' || item === null)) {
+      return html`<ol start="0">
+        ${value.map((item) => html`<li><code>${String(item)}</code></li>`)}
+      </ol>`;
+    }
+    return table(value.map((item, index) => [String(index), renderValue(item)]));
+  }
+  if (typeof value === 'object') {
+    return table(Object.entries(value).map(([name, item]) => [name, renderValue(item)]));
+  }
+  return html`<code>${String(value)}</code>`;
+}
+
+export function table(rows: Array<[SafeHtml | string, SafeHtml | string]>): SafeHtml {
+  return html`<table>
+    ${rows.map(
+      ([name, value]) =>
+        html`<tr>
+          <th>${name}</th>
+          <td>${value}</td>
+        </tr>`,
+    )}
+  </table>`;
+}
+
+export function section(title: string, body: SafeHtml): SafeHtml {
+  return html`<div class="card">
+    <h2>${title}</h2>
+    ${body}
+  </div>`;
+}

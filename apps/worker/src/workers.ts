@@ -1,0 +1,70 @@
+import { Worker } from 'bullmq';
+import {
+  QueueName,
+  createRedis,
+  jobKinds,
+  queuesOfKinds,
+  type Config,
+  type JobKind,
+  type Logger,
+} from '@kitsu-actions/shared';
+import type { HandlerMap } from './handlers/types.ts';
+import { createProcessor } from './processor.ts';
+
+export interface WorkerSet {
+  workers: Worker[];
+  close(): Promise<void>;
+}
+
+/** Throws when a queue of the registry would have no worker, or a handler is missing at run time. */
+export function checkRegistry(handlers: HandlerMap, queues: readonly QueueName[]): void {
+  const kinds = Object.keys(jobKinds) as JobKind[];
+  const missing = kinds.filter((kind) => typeof handlers[kind] !== 'function');
+  if (missing.length > 0) throw new Error(`No handler for job kinds: ${missing.join(', ')}`);
+  const uncovered = queuesOfKinds(kinds).filter((queue) => !queues.includes(queue));
+  if (uncovered.length > 0) throw new Error(`No worker would serve queues: ${uncovered.join(', ')}`);
+}
+
+/** One BullMQ Worker per queue, each with its own connection that waits for Redis when it is gone. */
+export async function startWorkers(options: {
+  config: Pick<Config, 'redis' | 'queuePrefix' | 'worker' | 'retention' | 'publicUrl'>;
+  handlers: HandlerMap;
+  logger: Logger;
+  queues?: readonly QueueName[];
+}): Promise<WorkerSet> {
+  const { config, handlers, logger } = options;
+  const queues = options.queues ?? QueueName.options;
+  checkRegistry(handlers, queues);
+  const processor = createProcessor({ handlers, logger, publicUrl: config.publicUrl });
+  const workers = queues.map((queue) => {
+    const connection = createRedis(config.redis.url, 'consumer');
+    const worker = new Worker(queue, processor, {
+      connection,
+      prefix: config.queuePrefix,
+      concurrency: config.worker.concurrency,
+      removeOnComplete: config.retention.completed,
+      removeOnFail: config.retention.failed,
+    });
+    const log = logger.child({ queue });
+    worker.on('failed', (job, error) =>
+      log.warn({ jobId: job?.id, attempt: job?.attemptsMade, err: error.message }, 'job failed'),
+    );
+    worker.on('error', (error) => log.error({ err: error.message }, 'worker error'));
+    worker.on('stalled', (jobId) => log.warn({ jobId }, 'job stalled; it will be picked up again'));
+    return { worker, connection };
+  });
+  await Promise.all(workers.map(({ worker }) => worker.waitUntilReady()));
+  logger.info({ queues, concurrency: config.worker.concurrency }, 'workers ready');
+  let closing: Promise<void> | undefined;
+  return {
+    workers: workers.map(({ worker }) => worker),
+    close() {
+      // Idempotent: a second call waits for the first. In-flight jobs finish before close resolves.
+      closing ??= (async () => {
+        await Promise.all(workers.map(({ worker }) => worker.close()));
+        for (const { connection } of workers) connection.disconnect();
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,125 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+
+/** The repository root, where the shipped `actions.example.yaml` lives. */
+export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+
+const port = z.coerce.number().int().min(1).max(65535);
+const positiveInt = z.coerce.number().int().positive();
+const duration = z.coerce.number().int().min(0);
+
+const commaList = z
+  .string()
+  .default('')
+  .transform((value) =>
+    value
+      .split(',')
+      .map((item) => item.trim())
+      .filter((item) => item !== ''),
+  );
+
+const origin = z.string().refine((value) => {
+  try {
+    return new URL(value).origin === value;
+  } catch {
+    return false;
+  }
+}, 'each origin must be scheme://host[:port] with no path or trailing slash, e.g. https://kitsu.studio.example');
+
+const bytes = z
+  .string()
+  .regex(/^\d+(kb|mb|b)?$/i, 'expected a size such as 1mb, 512kb or 1048576')
+  .transform((value) => {
+    const match = /^(\d+)(kb|mb|b)?$/i.exec(value);
+    const amount = Number(match?.[1]);
+    const unit = (match?.[2] ?? 'b').toLowerCase();
+    return amount * (unit === 'mb' ? 1024 * 1024 : unit === 'kb' ? 1024 : 1);
+  });
+
+/**
+ * Every setting of both apps, read from the environment once in each main.ts.
+ * `.env.example` documents the same list; keep them in step.
+ */
+export const Config = z
+  .object({
+    NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+    PORT: port.default(8080),
+    HOST: z.string().min(1).default('0.0.0.0'),
+    PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
+    REDIS_URL: z.url({ protocol: /^rediss?$/ }).default('redis://127.0.0.1:6379'),
+    QUEUE_PREFIX: z
+      .string()
+      .regex(
+        /^[^:\s]+$/,
+        'no colons or spaces; keep the {braces} so every key lands in one Redis Cluster slot',
+      )
+      .default('{kitsu-actions}'),
+    ACTIONS_FILE: z.string().min(1).optional(),
+    KITSU_ORIGINS: commaList.pipe(z.array(origin)),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    WORKER_CONCURRENCY: positiveInt.max(1000).default(4),
+    DEDUP_WINDOW_MS: duration.default(10_000),
+    MAX_SELECTION: positiveInt.default(5000),
+    BODY_LIMIT: bytes.default(1024 * 1024),
+    REDIS_TIMEOUT_MS: positiveInt.default(800),
+    KEEP_COMPLETED_AGE_S: positiveInt.default(7 * 24 * 3600),
+    KEEP_COMPLETED_COUNT: positiveInt.default(10_000),
+    KEEP_FAILED_AGE_S: positiveInt.default(30 * 24 * 3600),
+    KEEP_FAILED_COUNT: positiveInt.default(10_000),
+    STATUS_REFRESH_S: positiveInt.max(60).default(2),
+    SHUTDOWN_TIMEOUT_MS: positiveInt.default(30_000),
+  })
+  .transform((env) => ({
+    env: env.NODE_ENV,
+    http: { port: env.PORT, host: env.HOST },
+    publicUrl: (env.PUBLIC_URL ?? `http://localhost:${env.PORT}`).replace(/\/+$/, ''),
+    redis: { url: env.REDIS_URL, timeoutMs: env.REDIS_TIMEOUT_MS },
+    queuePrefix: env.QUEUE_PREFIX,
+    actionsFile: resolveActionsFile(env.ACTIONS_FILE),
+    kitsuOrigins: env.KITSU_ORIGINS,
+    logLevel: env.LOG_LEVEL,
+    worker: { concurrency: env.WORKER_CONCURRENCY, shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS },
+    requests: {
+      dedupWindowMs: env.DEDUP_WINDOW_MS,
+      maxSelection: env.MAX_SELECTION,
+      bodyLimitBytes: env.BODY_LIMIT,
+    },
+    retention: {
+      completed: { age: env.KEEP_COMPLETED_AGE_S, count: env.KEEP_COMPLETED_COUNT },
+      failed: { age: env.KEEP_FAILED_AGE_S, count: env.KEEP_FAILED_COUNT },
+    },
+    statusRefreshSeconds: env.STATUS_REFRESH_S,
+  }));
+export type Config = z.infer<typeof Config>;
+
+/** `ACTIONS_FILE`, else `./actions.yaml` when present, else the shipped example. */
+function resolveActionsFile(configured: string | undefined): string {
+  if (configured !== undefined) return path.resolve(configured);
+  const local = path.resolve('actions.yaml');
+  return existsSync(local) ? local : path.join(repoRoot, 'actions.example.yaml');
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parses the environment; throws a ConfigError naming every bad variable. Empty values count as unset. */
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  const present = Object.fromEntries(
+    Object.entries(env).filter(([, value]) => value !== undefined && value !== ''),
+  );
+  const parsed = Config.safeParse(present);
+  if (parsed.success) return parsed.data;
+  throw new ConfigError(
+    parsed.error.issues.map((issue) => {
+      const name = issue.path.join('.') || '(environment)';
+      const value = typeof issue.path[0] === 'string' ? present[issue.path[0]] : undefined;
+      return `${name}: ${issue.message}${value === undefined ? '' : ` (got ${JSON.stringify(value)})`}`;
+    }),
+  );
+}

@@ -1,0 +1,56 @@
+export { Config, ConfigError, loadConfig, repoRoot } from './config.ts';
+export { createLogger, redactedPaths, type Logger } from './logger.ts';
+export { SafeHtml, escapeHtml, html, page } from './html.ts';
+export {
+  ActionRequest,
+  EntityType,
+  RequestMode,
+  RequestProblem,
+  knownKitsuFields,
+  normalizeKitsuRequest,
+  preview,
+  type NormalizeContext,
+  type RequestProblemCode,
+} from './kitsu-request.ts';
+export {
+  ActionSnapshot,
+  DebugOptions,
+  JobData,
+  JobKind,
+  JobProgress,
+  PageResult,
+  QueueName,
+  RawRequest,
+  jobKinds,
+  kindSpec,
+  queuesOfKinds,
+  type KindOptions,
+  type KindResult,
+} from './jobs.ts';
+export {
+  Catalogue,
+  CatalogueAction,
+  CatalogueEntityType,
+  CatalogueError,
+  loadCatalogue,
+  parseCatalogue,
+} from './catalogue.ts';
+export {
+  JobQueues,
+  QueueUnavailableError,
+  createRedis,
+  queueOfJobId,
+  type EnqueueResult,
+  type JobFilter,
+  type RedisRole,
+} from './queues.ts';
+export {
+  JobState,
+  JobStatusView,
+  Link,
+  cancelledPrefix,
+  finalStates,
+  stateOf,
+  toStatusView,
+} from './status.ts';
+export { exitConfig, runService, type Stop } from './service.ts';

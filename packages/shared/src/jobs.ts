@@ -1,0 +1,96 @@
+import type { JobsOptions } from 'bullmq';
+import { z } from 'zod';
+import { ActionRequest } from './kitsu-request.ts';
+
+/**
+ * The job registry: every action kind, the queue that carries it, its option/result schemas and its
+ * default BullMQ options. Producers and consumers both derive from this table; adding a kind is one
+ * entry here plus a handler folder in apps/worker.
+ */
+
+/** One queue per kind family, so a flood of one family never starves another. */
+export const QueueName = z.enum(['pages']);
+export type QueueName = z.infer<typeof QueueName>;
+
+/** A result that is a page of its own, served at /jobs/:id/result. */
+export const PageResult = z.object({
+  type: z.literal('page'),
+  title: z.string(),
+  summary: z.string(),
+  html: z.string(),
+});
+export type PageResult = z.infer<typeof PageResult>;
+
+export const DebugOptions = z.strictObject({});
+export type DebugOptions = z.infer<typeof DebugOptions>;
+
+interface KindSpec {
+  queue: QueueName;
+  /** Shown on the status page while the job waits. */
+  title: string;
+  options: z.ZodType;
+  result: z.ZodType;
+  /** Keep the request as received (headers minus credentials, body, fields) in the job data. */
+  keepRawRequest: boolean;
+  jobOptions: Pick<JobsOptions, 'attempts' | 'backoff'>;
+}
+
+export const jobKinds = {
+  debug: {
+    queue: 'pages',
+    title: 'Debug page',
+    options: DebugOptions,
+    result: PageResult,
+    keepRawRequest: true,
+    jobOptions: { attempts: 3, backoff: { type: 'exponential', delay: 1000 } },
+  },
+} as const satisfies Record<string, KindSpec>;
+
+export type JobKind = keyof typeof jobKinds;
+export const JobKind = z.enum(Object.keys(jobKinds) as [JobKind, ...JobKind[]]);
+export type KindOptions<K extends JobKind> = z.infer<(typeof jobKinds)[K]['options']>;
+export type KindResult<K extends JobKind> = z.infer<(typeof jobKinds)[K]['result']>;
+
+export function kindSpec(kind: JobKind): KindSpec {
+  return jobKinds[kind];
+}
+
+export function queuesOfKinds(kinds: Iterable<JobKind>): QueueName[] {
+  return [...new Set([...kinds].map((kind) => jobKinds[kind].queue))];
+}
+
+/** The request as it reached the receiver, for pages that show it; credentials are never kept. */
+export const RawRequest = z.object({
+  method: z.string(),
+  url: z.string(),
+  headers: z.record(z.string(), z.string()),
+  contentType: z.string().optional(),
+  body: z.string(),
+  fields: z.record(z.string(), z.unknown()),
+});
+export type RawRequest = z.infer<typeof RawRequest>;
+
+/** The catalogue entry as it was when the person clicked: what they saw is what runs. */
+export const ActionSnapshot = z.object({
+  id: z.string(),
+  name: z.string(),
+  kind: JobKind,
+  entityType: z.string(),
+  ajax: z.boolean(),
+  options: z.unknown(),
+});
+export type ActionSnapshot = z.infer<typeof ActionSnapshot>;
+
+export const JobData = z.object({
+  request: ActionRequest,
+  action: ActionSnapshot,
+  raw: RawRequest.optional(),
+});
+export type JobData = z.infer<typeof JobData>;
+
+/** What a handler reports through job.updateProgress. */
+export const JobProgress = z.object({
+  percent: z.number().min(0).max(100),
+  message: z.string(),
+});
+export type JobProgress = z.infer<typeof JobProgress>;

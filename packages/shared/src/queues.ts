@@ -1,0 +1,196 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { Job, Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import type { CatalogueAction } from './catalogue.ts';
+import type { ActionRequest } from './kitsu-request.ts';
+import { jobKinds, QueueName, type JobData, type RawRequest } from './jobs.ts';
+import { toStatusView, type JobState, type JobStatusView } from './status.ts';
+
+export type RedisRole = 'producer' | 'consumer';
+
+/**
+ * Producers fail fast (no offline queue, short timeouts) so the receiver answers 503 at once when Redis
+ * is gone; consumers wait for Redis to come back (BullMQ needs maxRetriesPerRequest: null there).
+ */
+export function createRedis(url: string, role: RedisRole, timeoutMs = 800): Redis {
+  const retryStrategy = (attempt: number): number => Math.min(100 * 2 ** Math.min(attempt, 5), 2000);
+  if (role === 'producer') {
+    return new Redis(url, {
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      connectTimeout: timeoutMs * 2,
+      commandTimeout: timeoutMs,
+      retryStrategy,
+      lazyConnect: false,
+    });
+  }
+  return new Redis(url, { maxRetriesPerRequest: null, enableReadyCheck: true, retryStrategy });
+}
+
+/** Redis did not answer: the request was not accepted and nothing was queued. */
+export class QueueUnavailableError extends Error {
+  constructor(cause: unknown) {
+    super(`The job queue (Redis) is unavailable: ${cause instanceof Error ? cause.message : String(cause)}`, {
+      cause,
+    });
+    this.name = 'QueueUnavailableError';
+  }
+}
+
+async function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([work, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export interface EnqueueResult {
+  id: string;
+  /** True when the same person ran the same action on the same selection within the dedup window. */
+  deduplicated: boolean;
+}
+
+export interface JobFilter {
+  personId?: string;
+  actionId?: string;
+  state?: JobState;
+}
+
+const queuedStates = ['waiting', 'prioritized', 'delayed', 'waiting-children'] as const;
+type BullState = (typeof queuedStates)[number] | 'active' | 'completed' | 'failed';
+
+function bullStatesFor(state: JobState | undefined): readonly BullState[] {
+  switch (state) {
+    case undefined:
+      return ['active', ...queuedStates, 'completed', 'failed'];
+    case 'queued':
+      return queuedStates;
+    case 'active':
+    case 'completed':
+      return [state];
+    case 'failed':
+    case 'cancelled':
+      return ['failed'];
+  }
+}
+
+/** Job ids carry their queue (`pages-<uuid>`), so a status lookup needs no index. */
+export function queueOfJobId(id: string): QueueName | undefined {
+  const parsed = QueueName.safeParse(id.slice(0, id.indexOf('-')));
+  return parsed.success ? parsed.data : undefined;
+}
+
+/** The producer side of BullMQ: the one place the receiver touches queues. */
+export class JobQueues {
+  private readonly queues = new Map<QueueName, Queue>();
+
+  constructor(
+    private readonly connection: Redis,
+    private readonly options: { prefix: string; timeoutMs: number; dedupWindowMs: number },
+  ) {}
+
+  queue(name: QueueName): Queue {
+    let queue = this.queues.get(name);
+    if (!queue) {
+      queue = new Queue(name, { connection: this.connection, prefix: this.options.prefix });
+      // Errors surface on the calls that hit them; the connection keeps reconnecting on its own.
+      queue.on('error', () => undefined);
+      this.queues.set(name, queue);
+    }
+    return queue;
+  }
+
+  private async call<T>(work: () => Promise<T>): Promise<T> {
+    if (this.connection.status !== 'ready') {
+      throw new QueueUnavailableError(new Error(`connection is ${this.connection.status}`));
+    }
+    try {
+      return await withTimeout(work(), this.options.timeoutMs);
+    } catch (error) {
+      throw new QueueUnavailableError(error);
+    }
+  }
+
+  async enqueue(action: CatalogueAction, request: ActionRequest, raw?: RawRequest): Promise<EnqueueResult> {
+    const spec = jobKinds[action.kind];
+    const id = `${spec.queue}-${randomUUID()}`;
+    const data: JobData = {
+      request,
+      action: {
+        id: action.id,
+        name: action.name,
+        kind: action.kind,
+        entityType: action.entityType,
+        ajax: action.ajax,
+        options: action.options,
+      },
+      ...(spec.keepRawRequest && raw ? { raw } : {}),
+    };
+    const dedupKey = createHash('sha256')
+      .update(
+        [request.personId, action.id, request.projectId ?? '', ...[...request.taskIds].sort()].join('\n'),
+      )
+      .digest('hex');
+    const window = this.options.dedupWindowMs;
+    const job = await this.call(() =>
+      this.queue(spec.queue).add(action.kind, data, {
+        jobId: id,
+        ...spec.jobOptions,
+        ...(window > 0 ? { deduplication: { id: dedupKey, ttl: window } } : {}),
+      }),
+    );
+    const jobId = job.id ?? id;
+    return { id: jobId, deduplicated: jobId !== id };
+  }
+
+  async find(id: string): Promise<{ job: Job; view: JobStatusView } | undefined> {
+    const queueName = queueOfJobId(id);
+    if (!queueName) return undefined;
+    return this.call(async () => {
+      const job = await Job.fromId(this.queue(queueName), id);
+      if (!job) return undefined;
+      const view = toStatusView(job, await job.getState());
+      return view ? { job, view } : undefined;
+    });
+  }
+
+  /** Recent jobs across queues, newest first. Scans at most `scanLimit` jobs per queue and state. */
+  async list(
+    filter: JobFilter,
+    page: { offset: number; limit: number },
+    scanLimit = 1000,
+  ): Promise<{ jobs: JobStatusView[]; total: number }> {
+    return this.call(async () => {
+      const views: JobStatusView[] = [];
+      for (const queueName of QueueName.options) {
+        const queue = this.queue(queueName);
+        for (const bullState of bullStatesFor(filter.state)) {
+          for (const job of await queue.getJobs([bullState], 0, scanLimit - 1, false)) {
+            const view = toStatusView(job, bullState);
+            if (!view) continue;
+            if (filter.state && view.state !== filter.state) continue;
+            if (filter.personId && view.requestedBy.personId !== filter.personId) continue;
+            if (filter.actionId && view.actionId !== filter.actionId) continue;
+            views.push(view);
+          }
+        }
+      }
+      views.sort((a, b) => b.createdAt.localeCompare(a.createdAt) || b.id.localeCompare(a.id));
+      return { jobs: views.slice(page.offset, page.offset + page.limit), total: views.length };
+    });
+  }
+
+  async ping(): Promise<void> {
+    await this.call(() => this.connection.ping());
+  }
+
+  async close(): Promise<void> {
+    await Promise.allSettled([...this.queues.values()].map((queue) => queue.close()));
+    this.queues.clear();
+  }
+}

@@ -1,0 +1,3 @@
+export { freePort, startRedisServer, type RedisServer } from './redis-server.ts';
+export { fixturesDir, kitsuFixture, kitsuFixtures, replay, type KitsuFixture } from './fixtures.ts';
+export { repoRoot, spawnService, type ServiceProcess } from './service-process.ts';
