@@ -5,6 +5,25 @@ import { JobKind, jobKinds } from './jobs.ts';
 
 export const CatalogueEntityType = z.enum(['all', 'asset', 'shot', 'sequence', 'edit', 'episode']);
 
+const kind = z.enum(JobKind.options, {
+  error: (issue) =>
+    `unknown kind ${JSON.stringify(issue.input)} (known kinds: ${JobKind.options.join(', ')})`,
+});
+
+interface Problem {
+  message: string;
+  path: PropertyKey[];
+}
+
+/** Problems of an action's options under its kind's own schema (none when the kind itself is unknown). */
+function optionProblems(action: { kind?: unknown; options?: unknown }): Problem[] {
+  const parsedKind = kind.safeParse(action.kind);
+  if (!parsedKind.success) return [];
+  const parsed = jobKinds[parsedKind.data].options.safeParse(action.options ?? {});
+  if (parsed.success) return [];
+  return parsed.error.issues.map((issue) => ({ message: issue.message, path: ['options', ...issue.path] }));
+}
+
 export const CatalogueAction = z
   .strictObject({
     id: z
@@ -14,38 +33,50 @@ export const CatalogueAction = z
         'use lowercase letters, digits, - and _ (it becomes the URL /actions/<id>)',
       ),
     name: z.string().trim().min(1).max(80),
-    kind: JobKind,
+    kind,
     description: z.string().optional(),
     entityType: CatalogueEntityType.default('all'),
     ajax: z.boolean().default(false),
     options: z.unknown().default({}),
   })
   .superRefine((action, ctx) => {
-    const parsed = jobKinds[action.kind].options.safeParse(action.options);
-    if (parsed.success) return;
-    for (const issue of parsed.error.issues) {
-      ctx.addIssue({ code: 'custom', message: issue.message, path: ['options', ...issue.path] });
-    }
+    for (const problem of optionProblems(action)) ctx.addIssue({ code: 'custom', ...problem });
   });
 export type CatalogueAction = z.infer<typeof CatalogueAction>;
 
-export const Catalogue = z
-  .strictObject({ actions: z.array(CatalogueAction) })
-  .superRefine((catalogue, ctx) => {
-    const seen = new Map<string, number>();
-    catalogue.actions.forEach((action, index) => {
-      const first = seen.get(action.id);
-      if (first !== undefined) {
-        ctx.addIssue({
-          code: 'custom',
-          message: `duplicate id "${action.id}" (already used by actions[${first}])`,
-          path: ['actions', index, 'id'],
-        });
-      } else {
-        seen.set(action.id, index);
-      }
-    });
+function rawActions(raw: unknown): unknown[] {
+  const actions = (raw as { actions?: unknown } | null)?.actions;
+  return Array.isArray(actions) ? actions : [];
+}
+
+/** Found on the raw list, so duplicates are reported alongside every other problem. */
+function duplicateIds(raw: unknown): Problem[] {
+  const seen = new Map<string, number>();
+  const problems: Problem[] = [];
+  rawActions(raw).forEach((action, index) => {
+    const id = (action as { id?: unknown } | null)?.id;
+    if (typeof id !== 'string') return;
+    const first = seen.get(id);
+    if (first === undefined) seen.set(id, index);
+    else
+      problems.push({
+        message: `duplicate id "${id}" (already used by actions[${first}])`,
+        path: ['actions', index, 'id'],
+      });
   });
+  return problems;
+}
+
+/** zod does not refine an object that has other errors, so options of such actions are checked apart. */
+function allOptionProblems(raw: unknown): Problem[] {
+  return rawActions(raw).flatMap((action, index) =>
+    typeof action === 'object' && action !== null
+      ? optionProblems(action).map((problem) => ({ ...problem, path: ['actions', index, ...problem.path] }))
+      : [],
+  );
+}
+
+export const Catalogue = z.strictObject({ actions: z.array(CatalogueAction) });
 export type Catalogue = z.infer<typeof Catalogue>;
 
 export class CatalogueError extends Error {
@@ -90,11 +121,16 @@ export function parseCatalogue(source: string, file: string): Catalogue {
       document.errors.map((error) => error.message.split('\n')[0] ?? error.message),
     );
   }
-  const parsed = Catalogue.safeParse(document.toJS() ?? {});
-  if (parsed.success) return parsed.data;
+  const raw: unknown = document.toJS() ?? {};
+  const parsed = Catalogue.safeParse(raw);
+  const problems: Problem[] = [...(parsed.success ? [] : parsed.error.issues), ...duplicateIds(raw)];
+  const key = (problem: Problem): string => `${problem.path.map(String).join('.')}|${problem.message}`;
+  const seen = new Set(problems.map(key));
+  for (const problem of allOptionProblems(raw)) if (!seen.has(key(problem))) problems.push(problem);
+  if (parsed.success && problems.length === 0) return parsed.data;
   throw new CatalogueError(
     file,
-    parsed.error.issues.map(
+    problems.map(
       (issue) =>
         `${formatPath(issue.path) || '(top level)'} (${where(document, source, issue.path)}): ${issue.message}`,
     ),

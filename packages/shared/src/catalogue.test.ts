@@ -1,0 +1,73 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { CatalogueError, parseCatalogue } from './catalogue.ts';
+import { repoRoot } from './config.ts';
+
+function problemsOf(source: string): string[] {
+  try {
+    parseCatalogue(source, 'actions.yaml');
+  } catch (error) {
+    if (error instanceof CatalogueError) return error.problems;
+    throw error;
+  }
+  throw new Error('expected the catalogue to be refused');
+}
+
+describe('action catalogue', () => {
+  it('the shipped example is valid', () => {
+    const file = path.join(repoRoot, 'actions.example.yaml');
+    const catalogue = parseCatalogue(readFileSync(file, 'utf8'), file);
+    expect(catalogue.actions.map((action) => action.id)).toContain('debug');
+  });
+
+  it('fills defaults', () => {
+    const catalogue = parseCatalogue('actions:\n  - { id: dbg, name: Debug, kind: debug }\n', 'x');
+    expect(catalogue.actions[0]).toEqual({
+      id: 'dbg',
+      name: 'Debug',
+      kind: 'debug',
+      entityType: 'all',
+      ajax: false,
+      options: {},
+    });
+  });
+
+  it('reports every problem with its path and line', () => {
+    const problems = problemsOf(
+      [
+        'actions:',
+        '  - id: debug',
+        '    name: Debug',
+        '    kind: debug',
+        '  - id: Render Shots',
+        '    name: Render',
+        '    kind: rendr',
+        '  - id: debug',
+        '    name: Again',
+        '    kind: debug',
+        '    entityType: planet',
+        '    options: { colour: red }',
+      ].join('\n'),
+    );
+    expect(problems).toContainEqual(
+      expect.stringMatching(/^actions\[1\]\.id \(line 5:9\): use lowercase letters/),
+    );
+    expect(problems).toContainEqual(
+      expect.stringMatching(/^actions\[1\]\.kind \(line 7:11\): unknown kind "rendr" \(known kinds: debug\)/),
+    );
+    expect(problems).toContainEqual(expect.stringMatching(/^actions\[2\]\.entityType \(line 11:17\)/));
+    expect(problems).toContainEqual(expect.stringMatching(/^actions\[2\]\.options \(line 12:14\): .*colour/));
+    expect(problems).toContainEqual(
+      expect.stringMatching(/^actions\[2\]\.id .*duplicate id "debug" \(already used by actions\[0\]\)/),
+    );
+  });
+
+  it('refuses unknown keys and YAML syntax errors', () => {
+    expect(problemsOf('actions:\n  - { id: a, name: A, kind: debug, alow: {} }\n')).toContainEqual(
+      expect.stringMatching(/actions\[0\].*alow/),
+    );
+    expect(problemsOf('actions: [\n')[0]).toMatch(/flow sequence|Unexpected|end/i);
+    expect(problemsOf('')).toContainEqual(expect.stringMatching(/^actions/));
+  });
+});
