@@ -69,7 +69,7 @@ function toProblem(error: unknown, limitBytes: number): HttpProblem | undefined 
       'The job queue is unavailable right now; nothing was queued. Try again in a few seconds.',
     );
   }
-  if (typeof error === 'object' && error !== null) return fromLibraryError(error as KoaLikeError, limitBytes);
+  if (typeof error === 'object' && error !== null) return fromLibraryError(error, limitBytes);
   return undefined;
 }
 

@@ -24,40 +24,220 @@ const formType = 'application/x-www-form-urlencoded';
 
 // Each case is a different fault; every one must be refused with its own message and queue nothing.
 const cases: Case[] = [
-  { fault: 'empty selection array', status: 400, code: 'empty_selection', body: json({ ...ajax, selection: [] }), message: /Select at least one task before running "Debug selection"/ },
-  { fault: 'empty selection string (form)', status: 400, code: 'empty_selection', type: formType, body: form({ personid: person, selection: '' }), message: /The selection is empty. Select at least one task/ },
-  { fault: 'selection of commas only', status: 400, code: 'empty_selection', type: formType, body: form({ personid: person, selection: ',, ,' }), message: /The selection is empty/ },
-  { fault: 'selection missing', status: 400, code: 'empty_selection', body: json({ userid: person }), message: /No selection was sent/ },
-  { fault: 'non-UUID task id', status: 400, code: 'invalid_id', body: json({ ...ajax, selection: [task, 'shot-010'] }), message: /"shot-010", which is not a Kitsu task id/ },
-  { fault: 'number in the selection', status: 400, code: 'invalid_selection', body: json({ ...ajax, selection: [42] }), message: /task ids as text, got 42/ },
-  { fault: 'selection is an object', status: 400, code: 'invalid_selection', body: json({ ...ajax, selection: { id: task } }), message: /selection must be a list of task ids/ },
-  { fault: 'no person', status: 400, code: 'missing_field', body: json({ selection: [task] }), message: /does not say who is running the action/ },
-  { fault: 'person id not a UUID', status: 400, code: 'invalid_id', body: json({ ...ajax, userid: 'admin' }), message: /person id \(userid\/personid\) must be a Kitsu id \(a UUID\), got "admin"/ },
-  { fault: 'malformed project id', status: 400, code: 'invalid_id', body: json({ ...ajax, productionid: 'fa4d7f04-nope' }), message: /production id .* got "fa4d7f04-nope"/ },
-  { fault: 'person id is a number', status: 400, code: 'invalid_field', body: json({ ...ajax, userid: 12 }), message: /userid must be a text value, got 12/ },
-  { fault: 'userid and personid disagree', status: 400, code: 'conflicting_fields', body: json({ ...ajax, personid: '2c2ab1b4-3b14-4f10-9a3c-3d27f7d0b0a1' }), message: /userid .* and personid .* disagree/ },
-  { fault: 'productionid and projectid disagree', status: 400, code: 'conflicting_fields', body: json({ ...ajax, projectid: '2c2ab1b4-3b14-4f10-9a3c-3d27f7d0b0a1' }), message: /productionid .* and projectid .* disagree/ },
-  { fault: 'person repeated with different values (form)', status: 400, code: 'conflicting_fields', type: formType, body: `personid=${person}&personid=2c2ab1b4-3b14-4f10-9a3c-3d27f7d0b0a1&selection=${task}`, message: /personid was sent 2 times with different values/ },
-  { fault: 'unknown entity type', status: 400, code: 'invalid_field', body: json({ ...ajax, entitytype: 'planet' }), message: /entitytype "planet" is not one Kitsu sends/ },
-  { fault: 'email that is not an address', status: 400, code: 'invalid_field', body: json({ ...ajax, useremail: 'not an email' }), message: /email "not an email" is not an address/ },
-  { fault: 'page path too long', status: 400, code: 'invalid_field', body: json({ ...ajax, originurl: `/${'x'.repeat(3000)}` }), message: /originurl is too long \(3001 characters, at most 2048\)/ },
-  { fault: 'JSON body is an array', status: 400, code: 'invalid_body', body: json([ajax]), message: /must be an object of Kitsu's fields/ },
-  { fault: 'malformed JSON', status: 400, code: 'malformed_json', body: '{"userid": "b01bae1e-f829-458a-a1eb-131bb66628cc", "selection": [', message: /not valid JSON/ },
+  {
+    fault: 'empty selection array',
+    status: 400,
+    code: 'empty_selection',
+    body: json({ ...ajax, selection: [] }),
+    message: /Select at least one task before running "Debug selection"/,
+  },
+  {
+    fault: 'empty selection string (form)',
+    status: 400,
+    code: 'empty_selection',
+    type: formType,
+    body: form({ personid: person, selection: '' }),
+    message: /The selection is empty. Select at least one task/,
+  },
+  {
+    fault: 'selection of commas only',
+    status: 400,
+    code: 'empty_selection',
+    type: formType,
+    body: form({ personid: person, selection: ',, ,' }),
+    message: /The selection is empty/,
+  },
+  {
+    fault: 'selection missing',
+    status: 400,
+    code: 'empty_selection',
+    body: json({ userid: person }),
+    message: /No selection was sent/,
+  },
+  {
+    fault: 'non-UUID task id',
+    status: 400,
+    code: 'invalid_id',
+    body: json({ ...ajax, selection: [task, 'shot-010'] }),
+    message: /"shot-010", which is not a Kitsu task id/,
+  },
+  {
+    fault: 'number in the selection',
+    status: 400,
+    code: 'invalid_selection',
+    body: json({ ...ajax, selection: [42] }),
+    message: /task ids as text, got 42/,
+  },
+  {
+    fault: 'selection is an object',
+    status: 400,
+    code: 'invalid_selection',
+    body: json({ ...ajax, selection: { id: task } }),
+    message: /selection must be a list of task ids/,
+  },
+  {
+    fault: 'no person',
+    status: 400,
+    code: 'missing_field',
+    body: json({ selection: [task] }),
+    message: /does not say who is running the action/,
+  },
+  {
+    fault: 'person id not a UUID',
+    status: 400,
+    code: 'invalid_id',
+    body: json({ ...ajax, userid: 'admin' }),
+    message: /person id \(userid\/personid\) must be a Kitsu id \(a UUID\), got "admin"/,
+  },
+  {
+    fault: 'malformed project id',
+    status: 400,
+    code: 'invalid_id',
+    body: json({ ...ajax, productionid: 'fa4d7f04-nope' }),
+    message: /production id .* got "fa4d7f04-nope"/,
+  },
+  {
+    fault: 'person id is a number',
+    status: 400,
+    code: 'invalid_field',
+    body: json({ ...ajax, userid: 12 }),
+    message: /userid must be a text value, got 12/,
+  },
+  {
+    fault: 'userid and personid disagree',
+    status: 400,
+    code: 'conflicting_fields',
+    body: json({ ...ajax, personid: '2c2ab1b4-3b14-4f10-9a3c-3d27f7d0b0a1' }),
+    message: /userid .* and personid .* disagree/,
+  },
+  {
+    fault: 'productionid and projectid disagree',
+    status: 400,
+    code: 'conflicting_fields',
+    body: json({ ...ajax, projectid: '2c2ab1b4-3b14-4f10-9a3c-3d27f7d0b0a1' }),
+    message: /productionid .* and projectid .* disagree/,
+  },
+  {
+    fault: 'person repeated with different values (form)',
+    status: 400,
+    code: 'conflicting_fields',
+    type: formType,
+    body: `personid=${person}&personid=2c2ab1b4-3b14-4f10-9a3c-3d27f7d0b0a1&selection=${task}`,
+    message: /personid was sent 2 times with different values/,
+  },
+  {
+    fault: 'unknown entity type',
+    status: 400,
+    code: 'invalid_field',
+    body: json({ ...ajax, entitytype: 'planet' }),
+    message: /entitytype "planet" is not one Kitsu sends/,
+  },
+  {
+    fault: 'email that is not an address',
+    status: 400,
+    code: 'invalid_field',
+    body: json({ ...ajax, useremail: 'not an email' }),
+    message: /email "not an email" is not an address/,
+  },
+  {
+    fault: 'page path too long',
+    status: 400,
+    code: 'invalid_field',
+    body: json({ ...ajax, originurl: `/${'x'.repeat(3000)}` }),
+    message: /originurl is too long \(3001 characters, at most 2048\)/,
+  },
+  {
+    fault: 'JSON body is an array',
+    status: 400,
+    code: 'invalid_body',
+    body: json([ajax]),
+    message: /must be an object of Kitsu's fields/,
+  },
+  {
+    fault: 'malformed JSON',
+    status: 400,
+    code: 'malformed_json',
+    body: '{"userid": "b01bae1e-f829-458a-a1eb-131bb66628cc", "selection": [',
+    message: /not valid JSON/,
+  },
   { fault: 'JSON null', status: 400, code: 'malformed_json', body: 'null', message: /not valid JSON/ },
-  { fault: 'unsupported content type', status: 415, code: 'unsupported_media_type', type: 'text/plain', body: 'selection=x', message: /Content-Type "text\/plain" is not accepted/ },
-  { fault: 'XML body', status: 415, code: 'unsupported_media_type', type: 'application/xml', body: '<selection/>', message: /application\/xml/ },
-  { fault: 'body over the limit', status: 413, code: 'payload_too_large', body: json({ ...ajax, padding: 'x'.repeat(70_000) }), message: /larger than the limit of 65536 bytes/ },
-  { fault: 'more tasks than allowed', status: 413, code: 'too_many_tasks', body: json({ ...ajax, selection: Array.from({ length: 11 }, (_, i) => `95c171e1-dfff-498f-93e3-${String(i).padStart(12, '0')}`) }), message: /11 tasks were selected; "Debug selection" accepts at most 10/ },
-  { fault: 'unknown action', status: 404, code: 'unknown_action', path: '/actions/rendr', body: json(ajax), message: /There is no action "rendr" here \(known actions: debug, render-flamenco\)/ },
-  { fault: 'wrong method', status: 405, code: 'method_not_allowed', method: 'PUT', body: json(ajax), message: /./ },
-  { fault: 'GET without fields', status: 400, code: 'missing_field', method: 'GET', path: '/actions/debug', message: /does not say who is running/ },
-  { fault: 'GET with a bad id', status: 400, code: 'invalid_id', method: 'GET', path: `/actions/debug?personid=${person}&selection=${task},1234`, message: /"1234", which is not a Kitsu task id/ },
+  {
+    fault: 'unsupported content type',
+    status: 415,
+    code: 'unsupported_media_type',
+    type: 'text/plain',
+    body: 'selection=x',
+    message: /Content-Type "text\/plain" is not accepted/,
+  },
+  {
+    fault: 'XML body',
+    status: 415,
+    code: 'unsupported_media_type',
+    type: 'application/xml',
+    body: '<selection/>',
+    message: /application\/xml/,
+  },
+  {
+    fault: 'body over the limit',
+    status: 413,
+    code: 'payload_too_large',
+    body: json({ ...ajax, padding: 'x'.repeat(70_000) }),
+    message: /larger than the limit of 65536 bytes/,
+  },
+  {
+    fault: 'more tasks than allowed',
+    status: 413,
+    code: 'too_many_tasks',
+    body: json({
+      ...ajax,
+      selection: Array.from(
+        { length: 11 },
+        (_, i) => `95c171e1-dfff-498f-93e3-${String(i).padStart(12, '0')}`,
+      ),
+    }),
+    message: /11 tasks were selected; "Debug selection" accepts at most 10/,
+  },
+  {
+    fault: 'unknown action',
+    status: 404,
+    code: 'unknown_action',
+    path: '/actions/rendr',
+    body: json(ajax),
+    message: /There is no action "rendr" here \(known actions: debug, render-flamenco\)/,
+  },
+  {
+    fault: 'wrong method',
+    status: 405,
+    code: 'method_not_allowed',
+    method: 'PUT',
+    body: json(ajax),
+    message: /./,
+  },
+  {
+    fault: 'GET without fields',
+    status: 400,
+    code: 'missing_field',
+    method: 'GET',
+    path: '/actions/debug',
+    message: /does not say who is running/,
+  },
+  {
+    fault: 'GET with a bad id',
+    status: 400,
+    code: 'invalid_id',
+    method: 'GET',
+    path: `/actions/debug?personid=${person}&selection=${task},1234`,
+    message: /"1234", which is not a Kitsu task id/,
+  },
 ];
 
 describe('malformed requests', () => {
   let harness: ReceiverHarness;
   beforeAll(async () => {
-    harness = await startReceiver({ redisUrl: inject('redisUrl'), env: { BODY_LIMIT: '64kb', MAX_SELECTION: '10' } });
+    harness = await startReceiver({
+      redisUrl: inject('redisUrl'),
+      env: { BODY_LIMIT: '64kb', MAX_SELECTION: '10' },
+    });
   });
   afterAll(() => harness.close());
 
@@ -94,14 +274,22 @@ describe('malformed requests', () => {
     });
     expect(response.status).toBe(400);
     expect(response.headers.get('content-type')).toContain('text/html');
-    expect(await response.text()).toContain('Select at least one task before running &quot;Debug selection&quot;');
+    expect(await response.text()).toContain(
+      'Select at least one task before running &quot;Debug selection&quot;',
+    );
   });
 
   it('accepts a request with no project at all (My tasks page, entitytype episode)', async () => {
     const response = await fetch(`${harness.baseUrl}/actions/debug`, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },
-      body: json({ userid: person, productionid: '', entitytype: 'episode', selection: [task], originurl: '/my-tasks' }),
+      body: json({
+        userid: person,
+        productionid: '',
+        entitytype: 'episode',
+        selection: [task],
+        originurl: '/my-tasks',
+      }),
     });
     expect(response.status).toBe(202);
     const { jobId } = (await response.json()) as { jobId: string };

@@ -44,7 +44,9 @@ describe('pages and listings', () => {
     expect(status).toContain('&lt;script&gt;alert(1)&lt;/script&gt;@example.com');
     // Every field, header and the query reach the debug page, escaped.
     expect(debug.match(/&lt;script&gt;alert\(1\)&lt;\/script&gt;/g)?.length).toBeGreaterThanOrEqual(6);
-    expect(debug).toContain('<th>extra&lt;script&gt;alert(1)&lt;/script&gt; <span class="muted">(extra, not used)</span></th>');
+    expect(debug).toContain(
+      '<th>extra&lt;script&gt;alert(1)&lt;/script&gt; <span class="muted">(extra, not used)</span></th>',
+    );
   });
 
   it('the status page of a running job refreshes itself; JSON is served to API clients', async () => {
@@ -116,11 +118,15 @@ describe('pages and listings', () => {
     expect(list.total).toBe(3);
     expect(list.pages).toBe(2);
     expect(list.jobs.map((job) => job.id)).toEqual([ids[2], ids[1]]);
-    const second = (await (await fetch(`${harness.baseUrl}/jobs?person=${other}&perPage=2&page=2`)).json()) as {
+    const second = (await (
+      await fetch(`${harness.baseUrl}/jobs?person=${other}&perPage=2&page=2`)
+    ).json()) as {
       jobs: Array<{ id: string }>;
     };
     expect(second.jobs.map((job) => job.id)).toEqual([ids[0]]);
-    const failed = (await (await fetch(`${harness.baseUrl}/jobs?state=failed&person=${other}`)).json()) as { total: number };
+    const failed = (await (await fetch(`${harness.baseUrl}/jobs?state=failed&person=${other}`)).json()) as {
+      total: number;
+    };
     expect(failed.total).toBe(0);
     const bad = await fetch(`${harness.baseUrl}/jobs?state=exploded`);
     expect(bad.status).toBe(400);
@@ -129,7 +135,9 @@ describe('pages and listings', () => {
   });
 
   it('lists the catalogue with the URL to register in Kitsu', async () => {
-    const body = (await (await fetch(`${harness.baseUrl}/actions`)).json()) as { actions: Array<Record<string, unknown>> };
+    const body = (await (await fetch(`${harness.baseUrl}/actions`)).json()) as {
+      actions: Array<Record<string, unknown>>;
+    };
     expect(body.actions).toContainEqual({
       id: 'debug',
       name: 'Debug selection',
@@ -144,7 +152,11 @@ describe('pages and listings', () => {
     const preflight = (origin: string): Promise<Response> =>
       fetch(`${harness.baseUrl}/actions/debug`, {
         method: 'OPTIONS',
-        headers: { Origin: origin, 'Access-Control-Request-Method': 'POST', 'Access-Control-Request-Headers': 'content-type' },
+        headers: {
+          Origin: origin,
+          'Access-Control-Request-Method': 'POST',
+          'Access-Control-Request-Headers': 'content-type',
+        },
       });
     const allowed = await preflight(kitsuOrigin);
     expect(allowed.status).toBe(204);

@@ -21,9 +21,14 @@ describe('double clicks', () => {
   afterAll(() => harness.close());
 
   it('the same person, action and selection within the window get the same job', async () => {
-    const first = (await (await post(harness.baseUrl, tasks)).json()) as { jobId: string; deduplicated: boolean };
+    const first = (await (await post(harness.baseUrl, tasks)).json()) as {
+      jobId: string;
+      deduplicated: boolean;
+    };
     // Same ids in another order, one repeated: the same selection.
-    const second = (await (await post(harness.baseUrl, [tasks[1] ?? '', tasks[0] ?? '', tasks[1] ?? ''])).json()) as {
+    const second = (await (
+      await post(harness.baseUrl, [tasks[1] ?? '', tasks[0] ?? '', tasks[1] ?? ''])
+    ).json()) as {
       jobId: string;
       deduplicated: boolean;
     };
@@ -37,17 +42,23 @@ describe('double clicks', () => {
     const selection = ['c3d2a9f4-71b8-4e0a-bf3e-5a6d7e8f9012'];
     const before = await harness.jobCount();
     const answers = await Promise.all(Array.from({ length: 5 }, () => post(harness.baseUrl, selection)));
-    const ids = await Promise.all(answers.map(async (answer) => ((await answer.json()) as { jobId: string }).jobId));
+    const ids = await Promise.all(
+      answers.map(async (answer) => ((await answer.json()) as { jobId: string }).jobId),
+    );
     expect(new Set(ids).size).toBe(1);
     expect(await harness.jobCount()).toBe(before + 1);
   });
 
   it('another person or another selection is another job', async () => {
     const before = await harness.jobCount();
-    const other = (await (await post(harness.baseUrl, tasks, '2c2ab1b4-3b14-4f10-9a3c-3d27f7d0b0a1')).json()) as {
+    const other = (await (
+      await post(harness.baseUrl, tasks, '2c2ab1b4-3b14-4f10-9a3c-3d27f7d0b0a1')
+    ).json()) as {
       deduplicated: boolean;
     };
-    const fewer = (await (await post(harness.baseUrl, tasks.slice(0, 1))).json()) as { deduplicated: boolean };
+    const fewer = (await (await post(harness.baseUrl, tasks.slice(0, 1))).json()) as {
+      deduplicated: boolean;
+    };
     expect(other.deduplicated).toBe(false);
     expect(fewer.deduplicated).toBe(false);
     expect(await harness.jobCount()).toBe(before + 2);

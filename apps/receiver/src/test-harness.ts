@@ -77,7 +77,8 @@ export async function startReceiver(options: {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   config.publicUrl = baseUrl;
-  server.on('request', buildApp({ config, catalogue, queues, logger }).callback());
+  const handle = buildApp({ config, catalogue, queues, logger }).callback();
+  server.on('request', (request, response) => void handle(request, response));
   const workers: ServiceProcess[] = [];
   return {
     baseUrl,

@@ -21,7 +21,15 @@ function jobData(overrides: Partial<JobData['action']> = {}): JobData {
       mode: 'ajax',
       receivedAt: new Date().toISOString(),
     },
-    action: { id: 'debug', name: 'Debug', kind: 'debug', entityType: 'all', ajax: true, options: {}, ...overrides },
+    action: {
+      id: 'debug',
+      name: 'Debug',
+      kind: 'debug',
+      entityType: 'all',
+      ajax: true,
+      options: {},
+      ...overrides,
+    },
   };
 }
 
@@ -42,7 +50,11 @@ describe('worker', () => {
     queue = new Queue('pages', { connection, prefix });
     events = new QueueEvents('pages', { connection: createRedis(config.redis.url, 'consumer'), prefix });
     await events.waitUntilReady();
-    workers = await startWorkers({ config, handlers, logger: createLogger({ level: 'silent', name: 'test' }) });
+    workers = await startWorkers({
+      config,
+      handlers,
+      logger: createLogger({ level: 'silent', name: 'test' }),
+    });
   });
   afterAll(async () => {
     await workers.close();
@@ -54,7 +66,9 @@ describe('worker', () => {
 
   it('fails bad job data at once, without retries, naming the problem', async () => {
     const job = await queue.add('debug', { request: { personId: 'nobody' } }, { attempts: 5 });
-    await expect(job.waitUntilFinished(events, 10_000)).rejects.toThrow(/Invalid job data: request\.actionId/);
+    await expect(job.waitUntilFinished(events, 10_000)).rejects.toThrow(
+      /Invalid job data: request\.actionId/,
+    );
     const failed = await Job.fromId(queue, job.id ?? '');
     expect(failed?.attemptsMade).toBe(1);
     expect(await failed?.getState()).toBe('failed');
@@ -62,13 +76,17 @@ describe('worker', () => {
 
   it('fails options the kind does not know, without retries', async () => {
     const job = await queue.add('debug', jobData({ options: { colour: 'red' } }), { attempts: 5 });
-    await expect(job.waitUntilFinished(events, 10_000)).rejects.toThrow(/Invalid options for action "debug": .*colour/);
+    await expect(job.waitUntilFinished(events, 10_000)).rejects.toThrow(
+      /Invalid options for action "debug": .*colour/,
+    );
     expect((await Job.fromId(queue, job.id ?? ''))?.attemptsMade).toBe(1);
   });
 
   it('refuses a job whose name and kind disagree', async () => {
     const job = await queue.add('render', jobData(), { attempts: 3 });
-    await expect(job.waitUntilFinished(events, 10_000)).rejects.toThrow(/does not match its action kind "debug"/);
+    await expect(job.waitUntilFinished(events, 10_000)).rejects.toThrow(
+      /does not match its action kind "debug"/,
+    );
   });
 
   it('runs a good job, reports progress and keeps only the configured number of finished jobs', async () => {
@@ -112,7 +130,10 @@ describe('worker process', () => {
   });
 
   it('refuses to start with bad configuration, naming the variable', async () => {
-    const worker = spawnService('apps/worker/src/main.ts', { REDIS_URL: 'http://nope', WORKER_CONCURRENCY: 'many' });
+    const worker = spawnService('apps/worker/src/main.ts', {
+      REDIS_URL: 'http://nope',
+      WORKER_CONCURRENCY: 'many',
+    });
     expect(await worker.exited).toBe(78);
     expect(worker.output()).toMatch(/REDIS_URL: /);
     expect(worker.output()).toMatch(/WORKER_CONCURRENCY: .*\(got "many"\)/);

@@ -35,7 +35,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const configured = process.env['REDIS_URL'];
   if (configured) {
     project.provide('redisUrl', configured);
-    return async () => undefined;
+    return () => Promise.resolve();
   }
   const docker = await dockerRedis();
   if (docker) {

@@ -11,7 +11,7 @@ import {
 } from '@kitsu-actions/shared';
 import { findAction, type AppDeps } from '../deps.ts';
 import { HttpProblem } from '../errors.ts';
-import { wantsHtml } from '../negotiation.ts';
+import { param, wantsHtml } from '../negotiation.ts';
 
 /** Headers that carry credentials: used for identity, never stored with a job. */
 const secretHeaders = new Set(['cookie', 'authorization', 'proxy-authorization', 'x-kitsu-actions-token']);
@@ -19,7 +19,7 @@ const secretHeaders = new Set(['cookie', 'authorization', 'proxy-authorization',
 const acceptedTypes = ['json', 'urlencoded', 'multipart'];
 
 function actionOf(deps: AppDeps, ctx: Context): CatalogueAction {
-  const id = String(ctx.params['actionId'] ?? '');
+  const id = param(ctx, 'actionId');
   const action = findAction(deps.catalogue, id);
   if (!action) {
     const known = deps.catalogue.actions.map((entry) => entry.id).join(', ') || 'none';

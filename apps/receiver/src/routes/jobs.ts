@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { JobState, PageResult, type JobStatusView } from '@kitsu-actions/shared';
 import type { AppDeps } from '../deps.ts';
 import { HttpProblem } from '../errors.ts';
-import { wantsHtml } from '../negotiation.ts';
+import { param, wantsHtml } from '../negotiation.ts';
 import { jobListPage, statusPage } from '../pages/status.ts';
 
 const ListQuery = z.object({
@@ -28,7 +28,7 @@ export function jobsRouter(deps: AppDeps): Router {
   const { publicUrl, statusRefreshSeconds } = deps.config;
 
   async function viewOf(ctx: Context): Promise<{ view: JobStatusView; returnvalue: unknown }> {
-    const id = String(ctx.params['id'] ?? '');
+    const id = param(ctx, 'id');
     const found = await deps.queues.find(id);
     if (!found) {
       throw new HttpProblem(

@@ -9,7 +9,7 @@ export interface HandlerContext<K extends JobKind> {
   log: Logger;
   signal: AbortSignal;
   publicUrl: string;
-  progress(percent: number, message: string): Promise<void>;
+  progress: (percent: number, message: string) => Promise<void>;
 }
 
 export type Handler<K extends JobKind> = (context: HandlerContext<K>) => Promise<KindResult<K>>;

@@ -31,10 +31,10 @@ export const debugHandler: Handler<'debug'> = async ({ data, progress, job }) =>
       section(
         'Request as received',
         html`${table([
-            ['method', raw.method],
-            ['url', raw.url],
-            ['content type', raw.contentType ?? '—'],
-          ])}
+          ['method', raw.method],
+          ['url', raw.url],
+          ['content type', raw.contentType ?? '—'],
+        ])}
           <h3>Headers <span class="muted">(cookies and authorization left out)</span></h3>
           ${table(Object.entries(raw.headers).map(([name, value]) => [name, value]))}
           <h3>Body</h3>

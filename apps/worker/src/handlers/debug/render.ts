@@ -7,7 +7,7 @@ export function renderValue(value: unknown): SafeHtml {
     if (value.length === 0) return html`<span class="muted">[] (empty)</span>`;
     if (value.every((item) => typeof item !== 'object' || item === null)) {
       return html`<ol start="0">
-        ${value.map((item) => html`<li><code>${String(item)}</code></li>`)}
+        ${value.map((item: unknown) => html`<li><code>${scalar(item)}</code></li>`)}
       </ol>`;
     }
     return table(value.map((item, index) => [String(index), renderValue(item)]));
@@ -15,7 +15,11 @@ export function renderValue(value: unknown): SafeHtml {
   if (typeof value === 'object') {
     return table(Object.entries(value).map(([name, item]) => [name, renderValue(item)]));
   }
-  return html`<code>${String(value)}</code>`;
+  return html`<code>${scalar(value)}</code>`;
+}
+
+function scalar(value: unknown): string {
+  return typeof value === 'string' ? value : (JSON.stringify(value) ?? String(value));
 }
 
 export function table(rows: Array<[SafeHtml | string, SafeHtml | string]>): SafeHtml {
