@@ -14,8 +14,8 @@ export type PersonRole = z.infer<typeof PersonRole>;
 
 export const Person = z.looseObject({
   id: Id,
-  // Bots and some LDAP accounts have no email.
-  email: z.string().nullable(),
+  // Null for bots; absent from `/data/persons` for non-admins (Zou sends them a minimal person).
+  email: z.string().nullable().optional(),
   first_name: z.string(),
   last_name: z.string(),
   full_name: z.string().optional(),

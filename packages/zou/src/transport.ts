@@ -43,9 +43,7 @@ export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
 
 /** Whose credentials a request carries. */
 export type RequestAuth =
-  | { kind: 'client' }
-  | { kind: 'user'; token: string; via: 'cookie' | 'bearer' }
-  | { kind: 'none' };
+  { kind: 'client' } | { kind: 'user'; token: string; via: 'cookie' | 'bearer' } | { kind: 'none' };
 
 export interface ZouRequest<S extends z.ZodType> {
   method: HttpMethod;
@@ -61,6 +59,8 @@ export interface ZouRequest<S extends z.ZodType> {
    * when it provably never reached Zou (connection refused, DNS) or on 503.
    */
   idempotent?: boolean;
+  /** Aborts the request (and its retries); the abort reason is thrown as is. */
+  signal?: AbortSignal;
 }
 
 interface RawAnswer {
@@ -188,7 +188,10 @@ export class ZouTransport {
         return body.access_token;
       }
       if (answer.status !== 401 && answer.status !== 422) throw new ZouError(this.#errorInit(req, answer));
-      this.#logger?.debug({ baseUrl: this.baseUrl, status: answer.status }, 'zou refresh refused, logging in');
+      this.#logger?.debug(
+        { baseUrl: this.baseUrl, status: answer.status },
+        'zou refresh refused, logging in',
+      );
     }
     const { email, password } = this.#auth;
     // Logging in twice is harmless, so the login POST may be retried like a GET.
@@ -235,15 +238,18 @@ export class ZouTransport {
       let answer: RawAnswer;
       try {
         answer = await this.#semaphore.run(async () => {
+          req.signal?.throwIfAborted();
+          const timeout = AbortSignal.timeout(this.#timeoutMs);
           const res = await fetch(url, {
             method: req.method,
             headers,
             ...(payload === undefined ? {} : { body: payload }),
-            signal: AbortSignal.timeout(this.#timeoutMs),
+            signal: req.signal === undefined ? timeout : AbortSignal.any([req.signal, timeout]),
           });
           return { status: res.status, headers: res.headers, text: await res.text() };
         });
       } catch (error) {
+        if (req.signal?.aborted === true) throw req.signal.reason;
         const reason = this.#networkReason(error);
         const retryable = idempotent || isNotSent(error);
         if (!retryable || attempt >= attempts) {
@@ -261,7 +267,7 @@ export class ZouTransport {
           { method: req.method, route: `/${req.route}`, attempt, waitMs: wait, reason },
           'zou unreachable, retrying',
         );
-        await delay(wait);
+        await delay(wait, undefined, req.signal === undefined ? {} : { signal: req.signal });
         continue;
       }
       const ms = Math.round(performance.now() - started);
@@ -278,7 +284,7 @@ export class ZouTransport {
         { method: req.method, route: `/${req.route}`, status: answer.status, attempt, waitMs: wait },
         'zou answered a server error, retrying',
       );
-      await delay(wait);
+      await delay(wait, undefined, req.signal === undefined ? {} : { signal: req.signal });
     }
   }
 
@@ -314,7 +320,11 @@ export class ZouTransport {
     let zouMessage = this.zouMessageOf(body);
     if (zouMessage === null && body === undefined && answer.text.trim() !== '') {
       // Not JSON (an nginx error page, say): keep a short, single-line excerpt.
-      zouMessage = answer.text.replace(/<[^>]*>/g, ' ').replace(/\s+/g, ' ').trim().slice(0, 200);
+      zouMessage = answer.text
+        .replace(/<[^>]*>/g, ' ')
+        .replace(/\s+/g, ' ')
+        .trim()
+        .slice(0, 200);
     }
     return {
       baseUrl: this.baseUrl,
