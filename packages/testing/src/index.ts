@@ -2,3 +2,5 @@ export { freePort, startRedisServer, type RedisServer } from './redis-server.ts'
 export { fixturesDir, kitsuFixture, kitsuFixtures, replay, type KitsuFixture } from './fixtures.ts';
 export { repoRoot, spawnService, type ServiceProcess } from './service-process.ts';
 export * from './fake-zou/index.ts';
+export * from './fake-flamenco/index.ts';
+export * from './fake-afanasy/index.ts';

@@ -1,0 +1,27 @@
+export {
+  CancelMode,
+  FarmError,
+  FarmJobGoneError,
+  FarmJobRef,
+  FarmJobState,
+  FarmJobStatus,
+  FarmKind,
+  FarmRejectedError,
+  FarmResponseError,
+  FarmUnavailableError,
+  SUBMISSION_KEY_FIELD,
+  finalFarmStates,
+  type CancelOptions,
+  type FarmCallOptions,
+  type FarmLogger,
+  type RenderFarm,
+} from './farm.ts';
+export {
+  FlamencoFarm,
+  FlamencoJobInfo,
+  FlamencoJobStatusValue,
+  FlamencoSubmittedJob,
+  type FlamencoFarmOptions,
+} from './flamenco.ts';
+export { AfanasyBlock, AfanasyFarm, AfanasyJob, type AfanasyFarmOptions } from './afanasy.ts';
+export { defaultRetryPolicy, type RetryPolicy } from './retry.ts';

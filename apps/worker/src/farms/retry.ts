@@ -1,0 +1,78 @@
+import { setTimeout as delay } from 'node:timers/promises';
+
+export interface RetryPolicy {
+  /** Extra attempts after the first for network errors and 5xx. 4xx are never retried. */
+  retries: number;
+  /** First backoff delay; doubles per attempt, with jitter. */
+  baseDelayMs: number;
+  /** Cap on one backoff delay. */
+  maxDelayMs: number;
+  /** A `Retry-After` longer than this is not waited for: the error is thrown instead. */
+  maxRetryAfterMs: number;
+}
+
+export const defaultRetryPolicy: RetryPolicy = {
+  retries: 4,
+  baseDelayMs: 250,
+  maxDelayMs: 10_000,
+  maxRetryAfterMs: 60_000,
+};
+
+export function backoffMs(policy: RetryPolicy, attempt: number): number {
+  const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1));
+  // Equal jitter: never less than half the ceiling, so backoff still grows.
+  return Math.round(ceiling / 2 + (Math.random() * ceiling) / 2);
+}
+
+export async function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  await delay(ms, undefined, signal === undefined ? {} : { signal });
+}
+
+/** `Retry-After` in ms: delta-seconds or an HTTP date; null when absent or unreadable. */
+export function parseRetryAfter(value: string | null, now: number = Date.now()): number | null {
+  if (value === null) return null;
+  const trimmed = value.trim();
+  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
+  const date = Date.parse(trimmed);
+  if (Number.isNaN(date)) return null;
+  return Math.max(0, date - now);
+}
+
+export function errorCode(error: unknown): string | null {
+  let current: unknown = error;
+  for (let depth = 0; depth < 4 && current !== null && typeof current === 'object'; depth += 1) {
+    if ('code' in current && typeof current.code === 'string') return current.code;
+    if (current instanceof AggregateError) {
+      const first: unknown = current.errors[0];
+      current = first;
+      continue;
+    }
+    current = 'cause' in current ? current.cause : null;
+  }
+  return null;
+}
+
+const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
+
+/** The request never left this machine, so repeating it cannot create anything twice. */
+export function isNotSent(error: unknown): boolean {
+  const code = errorCode(error);
+  return code !== null && NOT_SENT_CODES.has(code);
+}
+
+/** One line on why a request got no answer. */
+export function networkReason(error: unknown, timeoutMs: number): string {
+  if (error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError')) {
+    return `no answer within ${String(timeoutMs)} ms`;
+  }
+  const code = errorCode(error);
+  const message = error instanceof Error ? error.message : String(error);
+  const cause = error instanceof Error && error.cause instanceof Error ? error.cause.message : null;
+  return [
+    message,
+    cause,
+    code === null || cause?.includes(code) === true || message.includes(code) ? null : code,
+  ]
+    .filter((part): part is string => part !== null && part !== '')
+    .join(': ');
+}
