@@ -1,5 +1,6 @@
 import type { Middleware } from 'koa';
 import { QueueUnavailableError, RequestProblem, type Logger } from '@kitsu-actions/shared';
+import { ZouAuthError, ZouError } from '@kitsu-actions/zou';
 import { errorPage } from './pages/error.ts';
 import { wantsHtml } from './negotiation.ts';
 
@@ -69,8 +70,32 @@ function toProblem(error: unknown, limitBytes: number): HttpProblem | undefined 
       'The job queue is unavailable right now; nothing was queued. Try again in a few seconds.',
     );
   }
+  if (error instanceof ZouError) return fromZouError(error);
   if (typeof error === 'object' && error !== null) return fromLibraryError(error, limitBytes);
   return undefined;
+}
+
+/** Kitsu failed while the receiver was checking the request: nothing was queued, say whose fault it is. */
+function fromZouError(error: ZouError): HttpProblem {
+  if (error.status === null || error.status >= 500) {
+    return new HttpProblem(
+      503,
+      'kitsu_unavailable',
+      'Kitsu could not be reached to check the request; nothing was queued. Try again in a moment.',
+    );
+  }
+  if (error instanceof ZouAuthError) {
+    return new HttpProblem(
+      502,
+      'kitsu_refused_bot',
+      "Kitsu refused the receiver's bot token (KITSU_BOT_TOKEN); nothing was queued. A Kitsu admin must renew the bot's token.",
+    );
+  }
+  return new HttpProblem(
+    502,
+    'kitsu_error',
+    `Kitsu gave an unexpected answer while the request was checked (${error.message}); nothing was queued.`,
+  );
 }
 
 /** First middleware: every failure becomes JSON `{ error: { code, message, details? } }` or a small page. */
@@ -90,11 +115,12 @@ export function errorHandler(options: { logger: Logger; bodyLimitBytes: number }
           'internal_error',
           "Internal error; the receiver's log has the details.",
         );
-      } else if (problem.status === 503) {
-        options.logger.warn({ err: error, path: ctx.path }, 'queue unavailable');
+      } else if (problem.status >= 500) {
+        options.logger.warn({ err: error, path: ctx.path }, problem.message);
       }
       ctx.status = problem.status;
       if (problem.status === 503) ctx.set('Retry-After', '5');
+      if (problem.status === 401) ctx.set('WWW-Authenticate', 'Bearer realm="kitsu-actions"');
       if (wantsHtml(ctx)) {
         ctx.type = 'html';
         ctx.body = errorPage(problem.status, problem.message).value;

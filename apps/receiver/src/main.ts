@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import { createRedis, JobQueues, loadCatalogue, runService } from '@kitsu-actions/shared';
 import { buildApp } from './app.ts';
+import { checkCatalogueForAuth, createAccess, receiverZouClient, trustWarning } from './deps.ts';
 
 await runService('receiver', process.env, async (config, logger) => {
   const catalogue = await loadCatalogue(config.actionsFile);
@@ -8,6 +9,11 @@ await runService('receiver', process.env, async (config, logger) => {
     { file: config.actionsFile, actions: catalogue.actions.map((action) => action.id) },
     'catalogue loaded',
   );
+  checkCatalogueForAuth(catalogue, config);
+  const warning = trustWarning(config);
+  if (warning !== undefined) logger.warn({ authMode: config.auth.mode }, warning);
+  else logger.info({ authMode: config.auth.mode, kitsu: config.kitsu?.url }, `AUTH_MODE=${config.auth.mode}`);
+  const access = createAccess(config, receiverZouClient(config, logger));
   const connection = createRedis(config.redis.url, 'producer', config.redis.timeoutMs);
   connection.on('error', (error: Error) => logger.warn({ err: error.message }, 'redis connection error'));
   connection.on('ready', () => logger.info({ redis: config.redis.url }, 'redis ready'));
@@ -16,7 +22,7 @@ await runService('receiver', process.env, async (config, logger) => {
     timeoutMs: config.redis.timeoutMs,
     dedupWindowMs: config.requests.dedupWindowMs,
   });
-  const app = buildApp({ config, catalogue, queues, logger });
+  const app = buildApp({ config, catalogue, queues, logger, ...access });
   const server = app.listen(config.http.port, config.http.host);
   await once(server, 'listening');
   logger.info({ url: config.publicUrl, port: config.http.port }, 'receiver listening');

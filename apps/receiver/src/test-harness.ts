@@ -16,6 +16,7 @@ import { spawnService, type ServiceProcess } from '@kitsu-actions/testing';
 import { Job, QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { buildApp } from './app.ts';
+import { createAccess, receiverZouClient } from './deps.ts';
 
 /**
  * The catalogue the tests use: the fixtures name `debug` and `render-flamenco`; until the render kind
@@ -56,6 +57,7 @@ export async function startReceiver(options: {
     QUEUE_PREFIX: prefix,
     KITSU_ORIGINS: kitsuOrigin,
     LOG_LEVEL: 'silent',
+    AUTH_MODE: 'none',
     ...options.env,
   };
   const config = loadConfig(env);
@@ -77,7 +79,8 @@ export async function startReceiver(options: {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   config.publicUrl = baseUrl;
-  const handle = buildApp({ config, catalogue, queues, logger }).callback();
+  const access = createAccess(config, receiverZouClient(config, logger));
+  const handle = buildApp({ config, catalogue, queues, logger, ...access }).callback();
   server.on('request', (request, response) => void handle(request, response));
   const workers: ServiceProcess[] = [];
   return {

@@ -1,11 +1,14 @@
 import { UnrecoverableError, type Job } from 'bullmq';
 import { JobData, JobProgress, jobKinds, type JobKind, type Logger } from '@kitsu-actions/shared';
+import type { ZouClient } from '@kitsu-actions/zou';
 import type { HandlerContext, HandlerMap } from './handlers/types.ts';
+import { reportInKitsu, type JobEnd } from './report.ts';
 
 export interface ProcessorDeps {
   handlers: HandlerMap;
   logger: Logger;
   publicUrl: string;
+  zou?: ZouClient | undefined;
 }
 
 function describe(issues: ReadonlyArray<{ path: PropertyKey[]; message: string }>): string {
@@ -55,19 +58,47 @@ export function createProcessor(deps: ProcessorDeps) {
       personId: data.request.personId,
     });
     log.info({ kind, attempt: job.attemptsMade + 1, tasks: data.request.taskIds.length }, 'job started');
-    const result = await run(
-      kind,
-      {
-        job,
+    const context: HandlerContext<typeof kind> = {
+      job,
+      data,
+      options: options.data,
+      log,
+      signal: signal ?? new AbortController().signal,
+      publicUrl: deps.publicUrl,
+      zou: deps.zou,
+      progress: (percent, message) => job.updateProgress(JobProgress.parse({ percent, message })),
+    };
+    const settings = data.action.report;
+    const report = async (end: JobEnd): Promise<void> => {
+      if (settings === undefined) return;
+      const outcome = await reportInKitsu({
+        zou: deps.zou,
+        settings,
         data,
-        options: options.data,
+        end,
+        statusUrl: `${deps.publicUrl}/jobs/${job.id ?? ''}`,
         log,
-        signal: signal ?? new AbortController().signal,
-        publicUrl: deps.publicUrl,
-        progress: (percent, message) => job.updateProgress(JobProgress.parse({ percent, message })),
-      },
-      deps,
-    );
+      });
+      // Kept with the job so the status page shows it; the job's own outcome is unchanged by it.
+      await job.updateData({ ...data, report: outcome }).catch((error: unknown) => {
+        log.warn(
+          { err: error instanceof Error ? error.message : String(error), outcome },
+          'report outcome not saved',
+        );
+      });
+    };
+    let result: unknown;
+    try {
+      result = await run(kind, context, deps);
+    } catch (error) {
+      // Only the last attempt reports: a failure BullMQ will retry is not the end of the job.
+      const attempts = job.opts.attempts ?? 1;
+      if (error instanceof UnrecoverableError || job.attemptsMade + 1 >= attempts) {
+        await report({ state: 'failed', reason: error instanceof Error ? error.message : String(error) });
+      }
+      throw error;
+    }
+    await report({ state: 'completed', result });
     log.info('job completed');
     return result;
   };

@@ -8,6 +8,7 @@ import {
   type JobKind,
   type Logger,
 } from '@kitsu-actions/shared';
+import { createZouClient, type ZouClient } from '@kitsu-actions/zou';
 import type { HandlerMap } from './handlers/types.ts';
 import { createProcessor } from './processor.ts';
 
@@ -25,17 +26,31 @@ export function checkRegistry(handlers: HandlerMap, queues: readonly QueueName[]
   if (uncovered.length > 0) throw new Error(`No worker would serve queues: ${uncovered.join(', ')}`);
 }
 
+/** The worker's Zou client: the bot, when KITSU_URL and KITSU_BOT_TOKEN are set. Contacts nothing yet. */
+export function workerZouClient(config: Pick<Config, 'kitsu'>, logger: Logger): ZouClient | undefined {
+  const kitsu = config.kitsu;
+  if (kitsu?.botToken === undefined) return undefined;
+  return createZouClient({
+    baseUrl: kitsu.url,
+    auth: { token: kitsu.botToken },
+    timeoutMs: kitsu.timeoutMs,
+    logger: logger.child({ peer: 'zou' }),
+  });
+}
+
 /** One BullMQ Worker per queue, each with its own connection that waits for Redis when it is gone. */
 export async function startWorkers(options: {
   config: Pick<Config, 'redis' | 'queuePrefix' | 'worker' | 'retention' | 'publicUrl'>;
   handlers: HandlerMap;
   logger: Logger;
   queues?: readonly QueueName[];
+  /** The bot's Zou client (workerZouClient); without it, handlers work without Kitsu data. */
+  zou?: ZouClient | undefined;
 }): Promise<WorkerSet> {
   const { config, handlers, logger } = options;
   const queues = options.queues ?? QueueName.options;
   checkRegistry(handlers, queues);
-  const processor = createProcessor({ handlers, logger, publicUrl: config.publicUrl });
+  const processor = createProcessor({ handlers, logger, publicUrl: config.publicUrl, zou: options.zou });
   const workers = queues.map((queue) => {
     const connection = createRedis(config.redis.url, 'consumer');
     const worker = new Worker(queue, processor, {

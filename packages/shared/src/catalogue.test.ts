@@ -70,4 +70,44 @@ describe('action catalogue', () => {
     expect(problemsOf('actions: [\n')[0]).toMatch(/flow sequence|Unexpected|end/i);
     expect(problemsOf('')).toContainEqual(expect.stringMatching(/^actions/));
   });
+
+  it('reads allow (roles, projects) and refuses what Kitsu has no name for', () => {
+    const project = 'FA4D7F04-B8E0-4518-8DBC-2F24997CA76E';
+    const catalogue = parseCatalogue(
+      `actions:\n  - { id: a, name: A, kind: debug, allow: { roles: [admin, supervisor], projects: [${project}] } }\n`,
+      'x',
+    );
+    expect(catalogue.actions[0]?.allow).toEqual({
+      roles: ['admin', 'supervisor'],
+      projects: [project.toLowerCase()],
+    });
+    const problems = problemsOf(
+      [
+        'actions:',
+        '  - { id: a, name: A, kind: debug, allow: { roles: [director] } }',
+        '  - { id: b, name: B, kind: debug, allow: { projects: [spring-festival] } }',
+        '  - { id: c, name: C, kind: debug, allow: { role: [admin] } }',
+        '  - { id: d, name: D, kind: debug, allow: { roles: [] } }',
+      ].join('\n'),
+    );
+    expect(problems).toContainEqual(
+      expect.stringMatching(/^actions\[0\]\.allow\.roles\[0\] \(line 2:.*director/),
+    );
+    expect(problems).toContainEqual(
+      expect.stringMatching(/^actions\[1\]\.allow\.projects\[0\] .*project id/),
+    );
+    expect(problems).toContainEqual(expect.stringMatching(/^actions\[2\]\.allow .*role/));
+    expect(problems).toContainEqual(expect.stringMatching(/^actions\[3\]\.allow\.roles .*at least one role/));
+  });
+
+  it('reads report, with comment on by default, and refuses unknown keys in it', () => {
+    const catalogue = parseCatalogue(
+      'actions:\n  - { id: a, name: A, kind: debug, report: { statusOnSuccess: wfa } }\n',
+      'x',
+    );
+    expect(catalogue.actions[0]?.report).toEqual({ comment: true, statusOnSuccess: 'wfa' });
+    expect(
+      problemsOf('actions:\n  - { id: a, name: A, kind: debug, report: { coment: true } }\n'),
+    ).toContainEqual(expect.stringMatching(/^actions\[0\]\.report .*coment/));
+  });
 });

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { isMap, isSeq, parseDocument, type Document } from 'yaml';
 import { z } from 'zod';
 import { JobKind, jobKinds } from './jobs.ts';
+import { ReportSettings } from './report.ts';
 
 export const CatalogueEntityType = z.enum(['all', 'asset', 'shot', 'sequence', 'edit', 'episode']);
 
@@ -24,6 +25,25 @@ function optionProblems(action: { kind?: unknown; options?: unknown }): Problem[
   return parsed.error.issues.map((issue) => ({ message: issue.message, path: ['options', ...issue.path] }));
 }
 
+/** Kitsu's person roles (Zou's `role` column). */
+const kitsuRoles = ['admin', 'manager', 'supervisor', 'user', 'client', 'vendor'] as const;
+export const KitsuRole = z.enum(kitsuRoles, {
+  error: (issue) => `unknown Kitsu role ${JSON.stringify(issue.input)} (roles: ${kitsuRoles.join(', ')})`,
+});
+export type KitsuRole = z.infer<typeof KitsuRole>;
+
+/** Who may run an action; every listed condition must hold. Absent: anyone the receiver lets in. */
+export const CatalogueAllow = z.strictObject({
+  /** Kitsu roles allowed to run it (needs AUTH_MODE=zou-session: only a Kitsu session proves a role). */
+  roles: z.array(KitsuRole).min(1, 'list at least one role, or leave roles out').optional(),
+  /** Project (production) ids it may run on; every selected task must belong to one of them. */
+  projects: z
+    .array(z.guid('expected a Kitsu project id (a UUID)').transform((id) => id.toLowerCase()))
+    .min(1, 'list at least one project id, or leave projects out')
+    .optional(),
+});
+export type CatalogueAllow = z.infer<typeof CatalogueAllow>;
+
 export const CatalogueAction = z
   .strictObject({
     id: z
@@ -37,6 +57,8 @@ export const CatalogueAction = z
     description: z.string().optional(),
     entityType: CatalogueEntityType.default('all'),
     ajax: z.boolean().default(false),
+    allow: CatalogueAllow.optional(),
+    report: ReportSettings.optional(),
     options: z.unknown().default({}),
   })
   .superRefine((action, ctx) => {

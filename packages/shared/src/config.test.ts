@@ -46,4 +46,36 @@ describe('config', () => {
   it('treats empty values as unset', () => {
     expect(loadConfig({ PORT: '', REDIS_URL: '' }).http.port).toBe(8080);
   });
+
+  describe('AUTH_MODE', () => {
+    const url = 'https://kitsu.studio.example/api';
+    const bot = 'aaaa.bbbb.cccc';
+    const problemsOf = (env: Record<string, string>): string => {
+      try {
+        loadConfig(env);
+      } catch (error) {
+        if (error instanceof ConfigError) return error.problems.join('\n');
+        throw error;
+      }
+      throw new Error('expected the configuration to be refused');
+    };
+
+    it('is none, marked implicit, only when no Kitsu is configured', () => {
+      expect(loadConfig({}).auth).toMatchObject({ mode: 'none', implicit: true });
+      expect(loadConfig({ AUTH_MODE: 'none' }).auth).toMatchObject({ mode: 'none', implicit: false });
+      expect(problemsOf({ KITSU_URL: url })).toMatch(/^AUTH_MODE: required when KITSU_URL is set/m);
+    });
+
+    it('zou-session needs Kitsu and a bot token; token mode needs a long enough secret', () => {
+      expect(problemsOf({ AUTH_MODE: 'zou-session' })).toMatch(/^KITSU_URL: required/m);
+      expect(problemsOf({ AUTH_MODE: 'zou-session', KITSU_URL: url })).toMatch(/^KITSU_BOT_TOKEN: required/m);
+      expect(problemsOf({ AUTH_MODE: 'token' })).toMatch(/^ACTIONS_TOKEN: required/m);
+      expect(problemsOf({ AUTH_MODE: 'token', ACTIONS_TOKEN: 'short' })).toMatch(/^ACTIONS_TOKEN: .*16/m);
+      expect(problemsOf({ AUTH_MODE: 'tokens' })).toMatch(/^AUTH_MODE: /m);
+      expect(problemsOf({ AUTH_MODE: 'none', KITSU_BOT_TOKEN: 'not a jwt' })).toMatch(/^KITSU_BOT_TOKEN: /m);
+      const config = loadConfig({ AUTH_MODE: 'zou-session', KITSU_URL: url, KITSU_BOT_TOKEN: bot });
+      expect(config.auth).toMatchObject({ mode: 'zou-session', implicit: false, sessionCacheMs: 30_000 });
+      expect(config.kitsu).toEqual({ url, botToken: bot, timeoutMs: 10_000 });
+    });
+  });
 });

@@ -38,6 +38,10 @@ const bytes = z
     return amount * (unit === 'mb' ? 1024 * 1024 : unit === 'kb' ? 1024 : 1);
   });
 
+/** Who the receiver believes is calling: see README "Who is calling" and DESIGN §6. */
+export const AuthMode = z.enum(['zou-session', 'token', 'none']);
+export type AuthMode = z.infer<typeof AuthMode>;
+
 /**
  * Every setting of both apps, read from the environment once in each main.ts.
  * `.env.example` documents the same list; keep them in step.
@@ -70,6 +74,38 @@ export const Config = z
     KEEP_FAILED_COUNT: positiveInt.default(10_000),
     STATUS_REFRESH_S: positiveInt.max(60).default(2),
     SHUTDOWN_TIMEOUT_MS: positiveInt.default(30_000),
+    AUTH_MODE: AuthMode.optional(),
+    KITSU_URL: z.url({ protocol: /^https?$/ }).optional(),
+    KITSU_BOT_TOKEN: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/, 'expected a Kitsu bot token (a JWT)')
+      .optional(),
+    KITSU_TIMEOUT_MS: positiveInt.default(10_000),
+    ACTIONS_TOKEN: z.string().min(16, 'use at least 16 characters (e.g. openssl rand -hex 24)').optional(),
+    SESSION_CACHE_S: duration.max(300).default(30),
+  })
+  .superRefine((env, ctx) => {
+    const problem = (name: string, message: string): void => {
+      ctx.addIssue({ code: 'custom', path: [name], message });
+    };
+    if (env.AUTH_MODE === undefined && env.KITSU_URL !== undefined) {
+      problem(
+        'AUTH_MODE',
+        'required when KITSU_URL is set: zou-session (the Kitsu session decides who is calling), token (a shared secret in the action URL) or none (trust the request as sent)',
+      );
+    }
+    if (env.AUTH_MODE === 'zou-session') {
+      if (env.KITSU_URL === undefined) problem('KITSU_URL', 'required with AUTH_MODE=zou-session');
+      if (env.KITSU_BOT_TOKEN === undefined) {
+        problem('KITSU_BOT_TOKEN', 'required with AUTH_MODE=zou-session (the selection is checked with it)');
+      }
+    }
+    if (env.AUTH_MODE === 'token' && env.ACTIONS_TOKEN === undefined) {
+      problem('ACTIONS_TOKEN', 'required with AUTH_MODE=token');
+    }
+    if (env.KITSU_BOT_TOKEN !== undefined && env.KITSU_URL === undefined) {
+      problem('KITSU_URL', 'required with KITSU_BOT_TOKEN (where is Kitsu?)');
+    }
   })
   .transform((env) => ({
     env: env.NODE_ENV,
@@ -91,6 +127,17 @@ export const Config = z
       failed: { age: env.KEEP_FAILED_AGE_S, count: env.KEEP_FAILED_COUNT },
     },
     statusRefreshSeconds: env.STATUS_REFRESH_S,
+    auth: {
+      // Unset only when no Kitsu is configured (the superRefine above refuses the rest): a local demo.
+      mode: env.AUTH_MODE ?? 'none',
+      implicit: env.AUTH_MODE === undefined,
+      actionsToken: env.ACTIONS_TOKEN,
+      sessionCacheMs: env.SESSION_CACHE_S * 1000,
+    },
+    kitsu:
+      env.KITSU_URL === undefined
+        ? undefined
+        : { url: env.KITSU_URL, botToken: env.KITSU_BOT_TOKEN, timeoutMs: env.KITSU_TIMEOUT_MS },
   }));
 export type Config = z.infer<typeof Config>;
 

@@ -1,4 +1,4 @@
-export { Config, ConfigError, loadConfig, repoRoot } from './config.ts';
+export { AuthMode, Config, ConfigError, loadConfig, repoRoot } from './config.ts';
 export { createLogger, redactedPaths, type Logger } from './logger.ts';
 export { SafeHtml, escapeHtml, html, page } from './html.ts';
 export {
@@ -30,8 +30,10 @@ export {
 export {
   Catalogue,
   CatalogueAction,
+  CatalogueAllow,
   CatalogueEntityType,
   CatalogueError,
+  KitsuRole,
   loadCatalogue,
   parseCatalogue,
 } from './catalogue.ts';
@@ -54,3 +56,4 @@ export {
   toStatusView,
 } from './status.ts';
 export { exitConfig, runService, type Stop } from './service.ts';
+export { ReportOutcome, ReportSettings } from './report.ts';

@@ -1,6 +1,7 @@
 import type { JobsOptions } from 'bullmq';
 import { z } from 'zod';
 import { ActionRequest } from './kitsu-request.ts';
+import { ReportOutcome, ReportSettings } from './report.ts';
 
 /**
  * The job registry: every action kind, the queue that carries it, its option/result schemas and its
@@ -78,6 +79,7 @@ export const ActionSnapshot = z.object({
   entityType: z.string(),
   ajax: z.boolean(),
   options: z.unknown(),
+  report: ReportSettings.optional(),
 });
 export type ActionSnapshot = z.infer<typeof ActionSnapshot>;
 
@@ -85,6 +87,8 @@ export const JobData = z.object({
   request: ActionRequest,
   action: ActionSnapshot,
   raw: RawRequest.optional(),
+  /** Written by the worker once it has reported the outcome in Kitsu (or failed to). */
+  report: ReportOutcome.optional(),
 });
 export type JobData = z.infer<typeof JobData>;
 

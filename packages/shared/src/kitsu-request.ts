@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { AuthMode } from './config.ts';
 
 /** Entity types Kitsu puts in `entitytype` (derived from the page; "My tasks" pages send `episode`). */
 export const EntityType = z.enum(['asset', 'shot', 'sequence', 'edit', 'episode']);
@@ -15,8 +16,15 @@ export const ActionRequest = z.object({
   actionId: z.string().min(1),
   personId: id,
   personEmail: z.string().optional(),
-  /** Absent on cross-production pages (My tasks): derived from the tasks once Kitsu data is loaded. */
+  /**
+   * Absent on cross-production pages (My tasks): derived from the tasks when the receiver checks the
+   * selection against Kitsu (and they all belong to one project).
+   */
   projectId: id.optional(),
+  /** The projects of the selected tasks, as Kitsu said when the selection was checked. */
+  projectIds: z.array(id).optional(),
+  /** How the person was established: `zou-session` means Kitsu itself vouched for them. */
+  identity: z.object({ mode: AuthMode, role: z.string().optional() }).optional(),
   taskIds: z.array(id).min(1),
   entityType: EntityType,
   origin: z.object({ server: z.string().optional(), path: z.string().optional() }),
@@ -165,6 +173,8 @@ function selectionIds(raw: unknown, actionName: string, maxSelection: number): s
 
 export interface NormalizeContext {
   actionId: string;
+  /** The caller as Kitsu vouched for them: used when the request names nobody. */
+  verifiedPersonId?: string;
   actionName: string;
   mode: RequestMode;
   maxSelection: number;
@@ -179,7 +189,8 @@ export function normalizeKitsuRequest(
   fields: Record<string, unknown>,
   context: NormalizeContext,
 ): ActionRequest {
-  const personId = uuidField(fields, ['userid', 'personid'], 'The person id (userid/personid)');
+  const personId =
+    uuidField(fields, ['userid', 'personid'], 'The person id (userid/personid)') ?? context.verifiedPersonId;
   if (personId === undefined) {
     throw new RequestProblem(
       'missing_field',

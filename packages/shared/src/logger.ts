@@ -12,6 +12,10 @@ export const redactedPaths = [
   '*.token',
   '*.access_token',
   '*.refresh_token',
+  '*.actionsToken',
+  '*.botToken',
+  'headers["x-kitsu-actions-token"]',
+  'req.headers["x-kitsu-actions-token"]',
 ];
 
 /** The one root logger of a process; everything else uses `logger.child({...})`. */

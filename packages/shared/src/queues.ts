@@ -128,6 +128,7 @@ export class JobQueues {
         entityType: action.entityType,
         ajax: action.ajax,
         options: action.options,
+        ...(action.report === undefined ? {} : { report: action.report }),
       },
       ...(spec.keepRawRequest && raw ? { raw } : {}),
     };

@@ -25,17 +25,8 @@ export async function runService(
     process.exit(exitConfig);
   }
   const logger = createLogger({ level: config.logLevel, name });
-  let stop: Stop;
-  try {
-    stop = await start(config, logger);
-  } catch (error) {
-    if (error instanceof CatalogueError) {
-      logger.fatal(error.message);
-      process.exit(exitConfig);
-    }
-    logger.fatal({ err: error }, `${name} failed to start`);
-    process.exit(1);
-  }
+  // Signals are handled from the start: one that arrives while the service is still starting stops it
+  // as soon as it has started, instead of killing it half-way (or being missed).
   let stopping = false;
   const shutdown = (signal: NodeJS.Signals): void => {
     if (stopping) {
@@ -49,17 +40,30 @@ export async function runService(
       process.exit(1);
     }, config.worker.shutdownTimeoutMs);
     deadline.unref();
-    stop().then(
-      () => {
-        logger.info(`${name} stopped`);
-        process.exit(0);
-      },
-      (error: unknown) => {
-        logger.error({ err: error }, `${name} stopped with an error`);
-        process.exit(1);
-      },
-    );
+    started
+      .then((stop) => stop())
+      .then(
+        () => {
+          logger.info(`${name} stopped`);
+          process.exit(0);
+        },
+        (error: unknown) => {
+          logger.error({ err: error }, `${name} stopped with an error`);
+          process.exit(1);
+        },
+      );
   };
   process.on('SIGTERM', shutdown);
   process.on('SIGINT', shutdown);
+  const started = start(config, logger);
+  try {
+    await started;
+  } catch (error) {
+    if (error instanceof CatalogueError) {
+      logger.fatal(error.message);
+      process.exit(exitConfig);
+    }
+    logger.fatal({ err: error }, `${name} failed to start`);
+    process.exit(1);
+  }
 }

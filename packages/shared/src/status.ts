@@ -1,6 +1,7 @@
 import type { Job } from 'bullmq';
 import { z } from 'zod';
 import { JobData, JobKind, JobProgress, PageResult } from './jobs.ts';
+import { ReportOutcome } from './report.ts';
 
 export const JobState = z.enum(['queued', 'active', 'completed', 'failed', 'cancelled']);
 export type JobState = z.infer<typeof JobState>;
@@ -28,6 +29,8 @@ export const JobStatusView = z.object({
   startedAt: z.iso.datetime().optional(),
   finishedAt: z.iso.datetime().optional(),
   links: z.array(Link),
+  /** The comment left in Kitsu when the job ended (actions with `report`). */
+  report: ReportOutcome.optional(),
 });
 export type JobStatusView = z.infer<typeof JobStatusView>;
 
@@ -67,7 +70,7 @@ function progressOf(job: Job, state: JobState): JobProgress {
 export function toStatusView(job: Job, bullState: string): JobStatusView | undefined {
   const data = JobData.safeParse(job.data);
   if (!data.success || job.id === undefined) return undefined;
-  const { request, action } = data.data;
+  const { request, action, report } = data.data;
   const state = stateOf(bullState, job);
   const links: Link[] = [{ label: 'Status', href: `/jobs/${job.id}` }];
   let result: unknown = job.returnvalue ?? undefined;
@@ -105,6 +108,7 @@ export function toStatusView(job: Job, bullState: string): JobStatusView | undef
   if (finishedAt && (state === 'completed' || state === 'failed' || state === 'cancelled'))
     view.finishedAt = finishedAt;
   if (state === 'completed' && result !== undefined) view.result = result;
+  if (report !== undefined) view.report = report;
   if (state === 'failed' || state === 'cancelled') {
     view.error = { message: job.failedReason || 'The job failed without a reason', retryable: false };
   }

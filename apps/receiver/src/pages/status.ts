@@ -79,6 +79,16 @@ export function statusPage(
             <th>Finished</th>
             <td>${time(view.finishedAt)}</td>
           </tr>
+          ${
+            view.report
+              ? html`<tr>
+                  <th>Kitsu comment</th>
+                  <td id="report" class="${view.report.state === 'posted' || view.report.state === 'skipped' ? '' : 'error'}">
+                    ${view.report.message}
+                  </td>
+                </tr>`
+              : ''
+          }
         </table>
         <p class="muted"><a href="${base}/jobs/${view.id}?format=json">JSON</a></p>
       </div>`,

@@ -5,16 +5,21 @@ import {
   jobKinds,
   normalizeKitsuRequest,
   preview,
+  type ActionRequest,
   type CatalogueAction,
   type RawRequest,
   type RequestMode,
 } from '@kitsu-actions/shared';
 import { findAction, type AppDeps } from '../deps.ts';
 import { HttpProblem } from '../errors.ts';
+import type { Caller, Credentials } from '../identity.ts';
 import { param, wantsHtml } from '../negotiation.ts';
 
 /** Headers that carry credentials: used for identity, never stored with a job. */
 const secretHeaders = new Set(['cookie', 'authorization', 'proxy-authorization', 'x-kitsu-actions-token']);
+
+/** The query parameter of the shared secret (AUTH_MODE=token): used for identity, never stored. */
+const tokenParam = 'token';
 
 const acceptedTypes = ['json', 'urlencoded', 'multipart'];
 
@@ -60,6 +65,63 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+function credentialsOf(ctx: Context): Credentials {
+  const bearer = /^Bearer\s+(\S+)\s*$/i.exec(ctx.get('Authorization'))?.[1];
+  const cookie = ctx.cookies.get('access_token_cookie');
+  const fromQuery = ctx.query[tokenParam];
+  const sharedTokens = [
+    ctx.get('X-Kitsu-Actions-Token'),
+    ...(Array.isArray(fromQuery) ? fromQuery : [fromQuery]),
+  ].filter((token): token is string => typeof token === 'string' && token !== '');
+  return {
+    ...(cookie === undefined || cookie === '' ? {} : { sessionCookie: cookie }),
+    ...(bearer === undefined ? {} : { bearer }),
+    sharedTokens,
+  };
+}
+
+/** The URL as received, minus the shared secret (any `token=` query parameter). */
+function urlWithoutToken(url: string): string {
+  const at = url.indexOf('?');
+  if (at < 0) return url;
+  const kept = url
+    .slice(at + 1)
+    .split('&')
+    .filter((part) => {
+      const name = part.split('=')[0] ?? '';
+      try {
+        return decodeURIComponent(name.replace(/\+/g, ' ')) !== tokenParam;
+      } catch {
+        // Not decodable: it cannot be the token parameter, keep it as sent.
+        return true;
+      }
+    });
+  return kept.length === 0 ? url.slice(0, at) : `${url.slice(0, at)}?${kept.join('&')}`;
+}
+
+/** Under zou-session, the session's person replaces the payload's; a payload naming someone else is refused. */
+function asCaller(request: ActionRequest, caller: Caller): ActionRequest {
+  if (caller.mode !== 'zou-session') return { ...request, identity: { mode: caller.mode } };
+  const { person } = caller;
+  if (request.personId !== person.id.toLowerCase()) {
+    const name = person.full_name ?? `${person.first_name} ${person.last_name}`;
+    throw new HttpProblem(
+      403,
+      'identity_mismatch',
+      `The request says it comes from person ${request.personId} but the Kitsu session is ${name} (${person.id}); nothing was queued. Reload Kitsu and run the action again.`,
+      { claimed: request.personId, session: person.id },
+    );
+  }
+  const rest: ActionRequest = { ...request };
+  delete rest.personEmail;
+  return {
+    ...rest,
+    personId: person.id.toLowerCase(),
+    ...(typeof person.email === 'string' && person.email !== '' ? { personEmail: person.email } : {}),
+    identity: { mode: 'zou-session', role: person.role },
+  };
+}
+
 function rawRequest(ctx: Context, fields: Record<string, unknown>): RawRequest {
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(ctx.headers)) {
@@ -69,7 +131,7 @@ function rawRequest(ctx: Context, fields: Record<string, unknown>): RawRequest {
   const unparsed = (ctx.request as { rawBody?: unknown }).rawBody;
   return {
     method: ctx.method,
-    url: ctx.originalUrl,
+    url: urlWithoutToken(ctx.originalUrl),
     headers,
     ...(ctx.get('Content-Type') ? { contentType: ctx.get('Content-Type') } : {}),
     body: typeof unparsed === 'string' ? unparsed : '',
@@ -85,9 +147,11 @@ function modeOf(ctx: Context): RequestMode {
 export function actionsRouter(deps: AppDeps): Router {
   const router = new Router();
   const { publicUrl, requests } = deps.config;
+  const { identity, authorizer } = deps;
 
   const accept: Middleware = async (ctx) => {
     const action = actionOf(deps, ctx);
+    const caller = await identity.identify(credentialsOf(ctx));
     const mode = modeOf(ctx);
     const body: unknown = mode === 'get' ? ctx.query : ((ctx.request as { body?: unknown }).body ?? {});
     if (!isRecord(body)) {
@@ -97,14 +161,18 @@ export function actionsRouter(deps: AppDeps): Router {
         `The request body must be an object of Kitsu's fields, got ${preview(body)}.`,
       );
     }
-    const request = normalizeKitsuRequest(body, {
+    // The shared secret is a credential, not a field: it is neither read as one nor kept.
+    const fields = Object.fromEntries(Object.entries(body).filter(([name]) => name !== tokenParam));
+    const normalized = normalizeKitsuRequest(fields, {
       actionId: action.id,
       actionName: action.name,
       mode,
       maxSelection: requests.maxSelection,
       receivedAt: new Date(),
+      ...(caller.mode === 'zou-session' ? { verifiedPersonId: caller.person.id.toLowerCase() } : {}),
     });
-    const raw = jobKinds[action.kind].keepRawRequest ? rawRequest(ctx, body) : undefined;
+    const request = await authorizer.authorize(action, asCaller(normalized, caller), caller);
+    const raw = jobKinds[action.kind].keepRawRequest ? rawRequest(ctx, fields) : undefined;
     const { id, deduplicated } = await deps.queues.enqueue(action, request, raw);
     const statusUrl = `${publicUrl}/jobs/${id}`;
     // A double click returns the first job, which may already be running or done.

@@ -1,10 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 // Relative until packages/testing's entry exports the farm fakes.
 import { startFakeFlamenco } from '@kitsu-actions/testing';
-import type {
-  FakeFlamenco,
-  FakeFlamencoOptions,
-} from '@kitsu-actions/testing';
+import type { FakeFlamenco, FakeFlamencoOptions } from '@kitsu-actions/testing';
 import { FarmJobGoneError, FarmRejectedError, FarmUnavailableError } from './farm.ts';
 import { FlamencoFarm } from './flamenco.ts';
 import type { FlamencoFarmOptions, FlamencoSubmittedJob } from './flamenco.ts';

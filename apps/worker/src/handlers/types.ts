@@ -1,5 +1,6 @@
 import type { Job } from 'bullmq';
 import type { JobData, JobKind, KindOptions, KindResult, Logger } from '@kitsu-actions/shared';
+import type { ZouClient } from '@kitsu-actions/zou';
 
 /** What every handler gets: its validated data, typed options, progress, a logger and a cancel signal. */
 export interface HandlerContext<K extends JobKind> {
@@ -9,6 +10,8 @@ export interface HandlerContext<K extends JobKind> {
   log: Logger;
   signal: AbortSignal;
   publicUrl: string;
+  /** The bot's Zou client, when KITSU_URL and KITSU_BOT_TOKEN are configured. */
+  zou: ZouClient | undefined;
   progress: (percent: number, message: string) => Promise<void>;
 }
 

@@ -1,12 +1,13 @@
 import { html, knownKitsuFields, page, type SafeHtml } from '@kitsu-actions/shared';
 import type { Handler } from '../types.ts';
+import { kitsuSections } from './kitsu.ts';
 import { renderValue, section, table } from './render.ts';
 
 /**
  * The debug page: the request as received and as understood, every field name and value. Kitsu data
  * about the selection is added as further sections by loaders, without touching the ones here.
  */
-export const debugHandler: Handler<'debug'> = async ({ data, progress, job }) => {
+export const debugHandler: Handler<'debug'> = async ({ data, progress, job, zou, signal, log }) => {
   await progress(10, 'Reading the request');
   const { request, raw, action } = data;
   const sections: SafeHtml[] = [];
@@ -17,6 +18,19 @@ export const debugHandler: Handler<'debug'> = async ({ data, progress, job }) =>
       table(Object.entries(request).map(([name, value]) => [name, renderValue(value)])),
     ),
   );
+  if (zou === undefined) {
+    sections.push(
+      section(
+        'Kitsu data',
+        html`<p class="muted">
+          Not read: the worker has no Kitsu configured (KITSU_URL and KITSU_BOT_TOKEN).
+        </p>`,
+      ),
+    );
+  } else {
+    await progress(30, 'Reading the selection from Kitsu');
+    sections.push(...(await kitsuSections(zou, request, { signal, log })));
+  }
   if (raw) {
     sections.push(
       section(

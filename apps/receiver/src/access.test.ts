@@ -1,0 +1,552 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, inject, it, onTestFinished } from 'vitest';
+import { JobData, loadConfig, parseCatalogue } from '@kitsu-actions/shared';
+import { freePort, spawnService, startFakeZou, type FakeZou } from '@kitsu-actions/testing';
+import { checkCatalogueForAuth, trustWarning } from './deps.ts';
+import { SessionCache } from './identity.ts';
+import { startReceiver, type ReceiverHarness } from './test-harness.ts';
+
+const catalogueYaml = (spf: string) => `
+actions:
+  - { id: debug, name: Debug selection, kind: debug }
+  - { id: supervisors, name: Supervisors only, kind: debug, allow: { roles: [admin, supervisor] } }
+  - { id: spf-only, name: Spring Festival only, kind: debug, allow: { projects: [${spf}] } }
+  - { id: reported, name: Debug with a comment, kind: debug, report: { comment: true } }
+`;
+
+interface Sent {
+  status: number;
+  body: Record<string, unknown>;
+  headers: Headers;
+}
+
+async function send(
+  harness: ReceiverHarness,
+  action: string,
+  fields: Record<string, string>,
+  options: {
+    cookie?: string;
+    bearer?: string;
+    html?: boolean;
+    query?: string;
+    headers?: Record<string, string>;
+  } = {},
+): Promise<Sent> {
+  const headers: Record<string, string> = {
+    'Content-Type': 'application/x-www-form-urlencoded',
+    Accept: options.html === true ? 'text/html' : 'application/json',
+    ...options.headers,
+  };
+  if (options.cookie !== undefined) headers['Cookie'] = `access_token_cookie=${options.cookie}`;
+  if (options.bearer !== undefined) headers['Authorization'] = `Bearer ${options.bearer}`;
+  const response = await fetch(`${harness.baseUrl}/actions/${action}${options.query ?? ''}`, {
+    method: 'POST',
+    headers,
+    body: new URLSearchParams(fields).toString(),
+    redirect: 'manual',
+  });
+  const text = await response.text();
+  let body: Record<string, unknown> = { text };
+  if ((response.headers.get('content-type') ?? '').includes('json')) {
+    body = JSON.parse(text) as Record<string, unknown>;
+  }
+  return { status: response.status, body, headers: response.headers };
+}
+
+function errorOf(sent: Sent): { code: string; message: string } {
+  return (sent.body as { error: { code: string; message: string } }).error;
+}
+
+async function jobData(harness: ReceiverHarness, sent: Sent): Promise<JobData> {
+  const jobId = sent.body['jobId'];
+  const id =
+    typeof jobId === 'string' ? jobId : ((sent.headers.get('location') ?? '').split('/').pop() ?? '');
+  const found = await harness.queues.find(id);
+  if (!found) throw new Error(`no job ${id}`);
+  return JobData.parse(found.job.data);
+}
+
+describe('AUTH_MODE=zou-session', () => {
+  let zou: FakeZou;
+  let harness: ReceiverHarness;
+  let ids: FakeZou['seed']['ids'];
+  let spf: string;
+  let big: string;
+  const token = (person: keyof FakeZou['seed']['ids']['persons']): string =>
+    zou.control.issueToken(ids.persons[person]);
+  const authenticatedCalls = (): number => zou.control.requests({ path: '/auth/authenticated' }).length;
+
+  beforeAll(async () => {
+    zou = await startFakeZou({ bigProject: { tasks: 3 } });
+    ids = zou.seed.ids;
+    spf = ids.projects.spf;
+    big = ids.projects.big ?? '';
+    harness = await startReceiver({
+      redisUrl: inject('redisUrl'),
+      catalogueYaml: catalogueYaml(spf),
+      env: {
+        AUTH_MODE: 'zou-session',
+        KITSU_URL: zou.url,
+        KITSU_BOT_TOKEN: zou.seed.botToken,
+        DEDUP_WINDOW_MS: '0',
+      },
+    });
+    await harness.startWorker().waitFor(/workers ready/);
+  });
+  afterAll(async () => {
+    await harness.close();
+    await zou.close();
+  });
+
+  it('a valid session cookie: the session decides who asked, and the job records it', async () => {
+    const cookie = token('artist');
+    const sent = await send(
+      harness,
+      'debug',
+      {
+        personid: ids.persons.artist,
+        personemail: 'someone.else@example.com',
+        projectid: spf,
+        selection: [ids.tasks.layoutSh010, ids.tasks.animationSh010].join(','),
+        entitytype: 'shot',
+      },
+      { cookie, html: true },
+    );
+    expect(sent.status).toBe(303);
+    const data = await jobData(harness, sent);
+    const { request } = data;
+    // The session is a credential: never stored with the job.
+    expect(JSON.stringify(data)).not.toContain(cookie);
+    expect(request).toMatchObject({
+      personId: ids.persons.artist,
+      personEmail: 'kenji.sato@studio.example',
+      projectId: spf,
+      projectIds: [spf],
+      identity: { mode: 'zou-session', role: 'user' },
+    });
+  });
+
+  it('end to end: a form request with a session cookie gets a debug page with the real Kitsu data', async () => {
+    const sent = await send(
+      harness,
+      'debug',
+      {
+        personid: ids.persons.artist,
+        projectid: spf,
+        selection: ids.tasks.animationSh010,
+        entitytype: 'shot',
+      },
+      { cookie: token('artist'), html: true },
+    );
+    expect(sent.status).toBe(303);
+    const statusUrl = sent.headers.get('location') ?? '';
+    const jobId = statusUrl.split('/').pop() ?? '';
+    expect((await harness.waitForJob(jobId))['state']).toBe('completed');
+    const page = await (await fetch(`${statusUrl}/result`)).text();
+    expect(page).toContain('Project: Spring Festival');
+    expect(page).toContain('Task: Animation on E01 / SQ010 / SH010');
+    expect(page).toContain(`<h3>Task <code>${ids.tasks.animationSh010}</code></h3>`);
+    expect(page).toContain('<th>nb_frames</th>');
+  });
+
+  it('end to end: the selected tasks carry a comment linking to the job, shown on its status page', async () => {
+    const task = ids.tasks.compositingSh010;
+    const sent = await send(
+      harness,
+      'reported',
+      { personid: ids.persons.lighter, projectid: spf, selection: task, entitytype: 'shot' },
+      { cookie: token('lighter'), html: true },
+    );
+    const statusUrl = sent.headers.get('location') ?? '';
+    const jobId = statusUrl.split('/').pop() ?? '';
+    expect((await harness.waitForJob(jobId))['report']).toMatchObject({ state: 'posted', commented: 1 });
+    const comment = zou.state.comments.find((c) => c.text?.includes(statusUrl));
+    expect(comment).toMatchObject({ object_id: task, person_id: ids.persons.bot });
+    const page = await (await fetch(statusUrl, { headers: { Accept: 'text/html' } })).text();
+    expect(page).toMatch(
+      /<th>Kitsu comment<\/th>\s*<td id="report" class="">\s*Commented on 1 of 1 task\(s\) in Kitsu\./,
+    );
+  });
+
+  it('the session token as a bearer works too, and a request naming nobody takes the session person', async () => {
+    const sent = await send(
+      harness,
+      'debug',
+      { selection: ids.tasks.lightingSh010, entitytype: 'shot' },
+      { bearer: token('lighter') },
+    );
+    expect(sent.status).toBe(202);
+    const { request } = await jobData(harness, sent);
+    expect(request.personId).toBe(ids.persons.lighter);
+    // No production in the request (a "My tasks" page): derived from the tasks.
+    expect(request.projectId).toBe(spf);
+  });
+
+  it('a forged personid is refused with 403 and nothing is queued', async () => {
+    const before = await harness.jobCount();
+    const sent = await send(
+      harness,
+      'debug',
+      { personid: ids.persons.supervisor, projectid: spf, selection: ids.tasks.layoutSh010 },
+      { cookie: token('artist') },
+    );
+    expect(sent.status).toBe(403);
+    expect(errorOf(sent)).toMatchObject({ code: 'identity_mismatch' });
+    expect(errorOf(sent).message).toMatch(
+      new RegExp(`the request says .*${ids.persons.supervisor} but the Kitsu session is Kenji Sato`, 'i'),
+    );
+    expect(await harness.jobCount()).toBe(before);
+  });
+
+  it('no session: 401 with what to do, as a page for browsers', async () => {
+    const before = await harness.jobCount();
+    const json = await send(harness, 'debug', {
+      personid: ids.persons.artist,
+      selection: ids.tasks.layoutSh010,
+    });
+    expect(json.status).toBe(401);
+    expect(errorOf(json)).toMatchObject({ code: 'not_authenticated' });
+    expect(errorOf(json).message).toMatch(/log in/i);
+    expect(json.headers.get('www-authenticate')).toMatch(/^Bearer/);
+    const page = await send(
+      harness,
+      'debug',
+      { personid: ids.persons.artist, selection: ids.tasks.layoutSh010 },
+      { html: true },
+    );
+    expect(page.status).toBe(401);
+    expect(page.headers.get('content-type')).toMatch(/html/);
+    expect(String(page.body['text'])).toMatch(/no access_token_cookie cookie/);
+    expect(await harness.jobCount()).toBe(before);
+  });
+
+  it('a malformed (422), forged or expired session is refused like a missing one', async () => {
+    const fields = { personid: ids.persons.artist, selection: ids.tasks.layoutSh010 };
+    const real = token('artist');
+    const [header, payload] = real.split('.');
+    const forged = `${header}.${payload}.${'A'.repeat(43)}`;
+    const expired = zou.control.issueToken(ids.persons.artist, { ttlMs: -1000 });
+    for (const cookie of ['not-a-jwt', forged, expired]) {
+      const sent = await send(harness, 'debug', fields, { cookie });
+      expect(sent.status, cookie).toBe(401);
+    }
+    const refused = await send(harness, 'debug', fields, { cookie: forged });
+    expect(errorOf(refused)).toMatchObject({ code: 'session_refused' });
+    expect(errorOf(refused).message).toMatch(/Signature verification failed/);
+  });
+
+  it('asks Kitsu once for a session seen a moment ago', async () => {
+    const cookie = token('supervisor');
+    const before = authenticatedCalls();
+    for (let i = 0; i < 3; i += 1) {
+      const sent = await send(
+        harness,
+        'debug',
+        { personid: ids.persons.supervisor, projectid: spf, selection: ids.tasks.compositingSh010 },
+        { cookie },
+      );
+      expect(sent.status).toBe(202);
+    }
+    expect(authenticatedCalls() - before).toBe(1);
+  });
+
+  it('a person outside the project is refused with 403 and nothing is queued', async () => {
+    const before = await harness.jobCount();
+    const sent = await send(
+      harness,
+      'debug',
+      { personid: ids.persons.outsider, projectid: spf, selection: ids.tasks.layoutSh010 },
+      { cookie: token('outsider') },
+    );
+    expect(sent.status).toBe(403);
+    expect(errorOf(sent)).toMatchObject({ code: 'project_not_visible' });
+    expect(errorOf(sent).message).toMatch(/Tom Novak \(user\) is not on the team of "Spring Festival"/);
+    expect(errorOf(sent).message).toContain(ids.tasks.layoutSh010);
+    expect(await harness.jobCount()).toBe(before);
+  });
+
+  it('admins see every project, team or not', async () => {
+    const sent = await send(
+      harness,
+      'debug',
+      { personid: ids.persons.admin, projectid: spf, selection: ids.tasks.modelingMei },
+      { cookie: token('admin') },
+    );
+    expect(sent.status).toBe(202);
+  });
+
+  it('vendors only reach the tasks assigned to them', async () => {
+    const cookie = token('vendor');
+    const own = await send(
+      harness,
+      'debug',
+      { personid: ids.persons.vendor, projectid: spf, selection: ids.tasks.vendorCompositing },
+      { cookie },
+    );
+    expect(own.status).toBe(202);
+    const other = await send(
+      harness,
+      'debug',
+      { personid: ids.persons.vendor, projectid: spf, selection: ids.tasks.layoutSh010 },
+      { cookie },
+    );
+    expect(other.status).toBe(403);
+    expect(errorOf(other)).toMatchObject({ code: 'task_not_visible' });
+  });
+
+  it('a task from another project is refused, naming it', async () => {
+    const before = await harness.jobCount();
+    const bigTask = ids.tasks.big[0] ?? '';
+    const sent = await send(
+      harness,
+      'debug',
+      {
+        personid: ids.persons.manager,
+        projectid: big,
+        selection: [bigTask, ids.tasks.animationSh010].join(','),
+      },
+      { cookie: token('manager') },
+    );
+    expect(sent.status).toBe(400);
+    expect(errorOf(sent)).toMatchObject({ code: 'task_outside_project' });
+    expect(errorOf(sent).message).toContain(ids.tasks.animationSh010);
+    expect(errorOf(sent).message).toContain('"Spring Festival"');
+    expect(errorOf(sent).message).not.toContain(bigTask);
+    expect(await harness.jobCount()).toBe(before);
+  });
+
+  it('a large selection is read from the production task list, not task by task', async () => {
+    // A Kitsu and a receiver of their own: no worker reads Kitsu at the same time.
+    const ownZou = await startFakeZou({ bigProject: { tasks: 3 } });
+    onTestFinished(() => ownZou.close());
+    const taskReads = (): number =>
+      ownZou.control.requests({ method: 'GET', path: /^\/data\/tasks\/[^/]+$/ }).length;
+    const quiet = await startReceiver({
+      redisUrl: inject('redisUrl'),
+      env: { AUTH_MODE: 'zou-session', KITSU_URL: ownZou.url, KITSU_BOT_TOKEN: ownZou.seed.botToken },
+    });
+    onTestFinished(() => quiet.close());
+    const cookie = ownZou.control.issueToken(ids.persons.supervisor);
+    const before = taskReads();
+    const all = await send(
+      quiet,
+      'debug',
+      { personid: ids.persons.supervisor, projectid: spf, selection: ids.tasks.spf.join(',') },
+      { cookie },
+    );
+    expect(all.status).toBe(202);
+    expect(taskReads() - before).toBe(0);
+    // One task of another production among them: read on its own, and named.
+    const bigTask = ids.tasks.big[2] ?? '';
+    const mixed = await send(
+      quiet,
+      'debug',
+      { personid: ids.persons.supervisor, projectid: spf, selection: [...ids.tasks.spf, bigTask].join(',') },
+      { cookie },
+    );
+    expect(mixed.status).toBe(400);
+    expect(errorOf(mixed).message).toContain(bigTask);
+    expect(taskReads() - before).toBe(1);
+  });
+
+  it('a task Kitsu does not know is refused, naming it', async () => {
+    const unknown = randomUUID();
+    const sent = await send(
+      harness,
+      'debug',
+      {
+        personid: ids.persons.manager,
+        projectid: spf,
+        selection: [ids.tasks.layoutSh010, unknown].join(','),
+      },
+      { cookie: token('manager') },
+    );
+    expect(sent.status).toBe(400);
+    expect(errorOf(sent)).toMatchObject({ code: 'unknown_tasks' });
+    expect(errorOf(sent).message).toContain(unknown);
+  });
+
+  it('a task the bot may not read is refused (the selection cannot be checked)', async () => {
+    // The bot is not on Moon Garden's team; the manager is.
+    const sent = await send(
+      harness,
+      'debug',
+      { personid: ids.persons.manager, selection: ids.tasks.moon[0] ?? '' },
+      { cookie: token('manager') },
+    );
+    expect(sent.status).toBe(403);
+    expect(errorOf(sent)).toMatchObject({ code: 'tasks_not_readable' });
+  });
+
+  it('allow.roles: a role not listed is refused with 403; a listed one runs', async () => {
+    const before = await harness.jobCount();
+    const fields = (person: string) => ({
+      personid: person,
+      projectid: spf,
+      selection: ids.tasks.lightingSh010,
+    });
+    const refused = await send(harness, 'supervisors', fields(ids.persons.artist), {
+      cookie: token('artist'),
+    });
+    expect(refused.status).toBe(403);
+    expect(errorOf(refused)).toMatchObject({ code: 'role_not_allowed' });
+    expect(errorOf(refused).message).toMatch(/is for admin, supervisor; Kenji Sato \(user\) may not run it/);
+    expect(await harness.jobCount()).toBe(before);
+    const allowed = await send(harness, 'supervisors', fields(ids.persons.supervisor), {
+      cookie: token('supervisor'),
+    });
+    expect(allowed.status).toBe(202);
+  });
+
+  it('allow.projects: tasks of another production are refused with 403', async () => {
+    const refused = await send(
+      harness,
+      'spf-only',
+      { personid: ids.persons.manager, selection: ids.tasks.big[1] ?? '' },
+      { cookie: token('manager') },
+    );
+    expect(refused.status).toBe(403);
+    expect(errorOf(refused)).toMatchObject({ code: 'project_not_allowed' });
+    expect(errorOf(refused).message).toContain(big);
+    const allowed = await send(
+      harness,
+      'spf-only',
+      { personid: ids.persons.manager, selection: ids.tasks.riggingMei },
+      { cookie: token('manager') },
+    );
+    expect(allowed.status).toBe(202);
+  });
+
+  it('Kitsu unreachable: 503 at once, nothing queued', async () => {
+    const cookie = token('lighter');
+    const before = await harness.jobCount();
+    await zou.control.refuseConnections();
+    try {
+      const sent = await send(
+        harness,
+        'debug',
+        { personid: ids.persons.lighter, selection: ids.tasks.lightingSh010 },
+        { cookie },
+      );
+      expect(sent.status).toBe(503);
+      expect(errorOf(sent)).toMatchObject({ code: 'kitsu_unavailable' });
+    } finally {
+      await zou.control.acceptConnections();
+    }
+    expect(await harness.jobCount()).toBe(before);
+  });
+});
+
+describe('AUTH_MODE=token', () => {
+  const secret = 'a-long-shared-secret-for-tests';
+  let harness: ReceiverHarness;
+  const fields = {
+    personid: 'b01bae1e-f829-458a-a1eb-131bb66628cc',
+    selection: '95c171e1-dfff-498f-93e3-548a739e3202',
+    entitytype: 'asset',
+  };
+  beforeAll(async () => {
+    harness = await startReceiver({
+      redisUrl: inject('redisUrl'),
+      env: { AUTH_MODE: 'token', ACTIONS_TOKEN: secret, DEDUP_WINDOW_MS: '0' },
+    });
+  });
+  afterAll(() => harness.close());
+
+  it('refuses a request without the token, or with a wrong one, and queues nothing', async () => {
+    const before = await harness.jobCount();
+    const missing = await send(harness, 'debug', fields);
+    expect(missing.status).toBe(401);
+    expect(errorOf(missing)).toMatchObject({ code: 'token_required' });
+    const wrong = await send(harness, 'debug', fields, { query: '?token=not-the-secret' });
+    expect(wrong.status).toBe(401);
+    expect(errorOf(wrong)).toMatchObject({ code: 'token_refused' });
+    const twoDifferent = await send(harness, 'debug', fields, {
+      query: `?token=${secret}`,
+      headers: { 'X-Kitsu-Actions-Token': 'another' },
+    });
+    expect(twoDifferent.status).toBe(401);
+    expect(await harness.jobCount()).toBe(before);
+  });
+
+  it('accepts it in the query or a header, and never stores it with the job', async () => {
+    const inQuery = await send(harness, 'debug', fields, { query: `?a=1&token=${secret}&b=2` });
+    expect(inQuery.status).toBe(202);
+    const inHeader = await send(harness, 'debug', fields, { headers: { 'X-Kitsu-Actions-Token': secret } });
+    expect(inHeader.status).toBe(202);
+    const query = new URLSearchParams({ ...fields, token: secret }).toString();
+    const viaGet = await fetch(`${harness.baseUrl}/actions/debug?${query}`);
+    expect(viaGet.status).toBe(202);
+    const asGet = (await viaGet.json()) as Record<string, unknown>;
+    for (const sent of [inQuery, inHeader, { status: 202, body: asGet, headers: new Headers() }]) {
+      const data = await jobData(harness, sent);
+      expect(data.request.identity).toEqual({ mode: 'token' });
+      expect(JSON.stringify(data)).not.toContain(secret);
+      expect(data.raw?.fields).not.toHaveProperty('token');
+    }
+    const first = await jobData(harness, inQuery);
+    expect(first.raw?.url).toBe('/actions/debug?a=1&b=2');
+  });
+});
+
+describe('AUTH_MODE=none and start-up', () => {
+  it('none is chosen silently only without Kitsu, and warned about', () => {
+    expect(trustWarning(loadConfig({}))).toMatch(/AUTH_MODE is not set .* requests are trusted as sent/);
+    expect(trustWarning(loadConfig({ AUTH_MODE: 'none' }))).toMatch(
+      /^AUTH_MODE=none: requests are trusted as sent/,
+    );
+    expect(trustWarning(loadConfig({ AUTH_MODE: 'token', ACTIONS_TOKEN: 'x'.repeat(16) }))).toBeUndefined();
+  });
+
+  it('allow.roles needs zou-session: another mode stops the start-up, naming the action', () => {
+    const catalogue = parseCatalogue(
+      'actions:\n  - { id: sup, name: Sup, kind: debug, allow: { roles: [supervisor] } }\n',
+      'actions.yaml',
+    );
+    const config = loadConfig({ AUTH_MODE: 'none' });
+    expect(() => checkCatalogueForAuth(catalogue, config)).toThrow(
+      /actions\[0\]\.allow\.roles: "sup" .*zou-session/,
+    );
+  });
+
+  it('the receiver warns at start that requests are trusted as sent', async () => {
+    const receiver = spawnService('apps/receiver/src/main.ts', {
+      REDIS_URL: inject('redisUrl'),
+      PORT: String(await freePort()),
+      HOST: '127.0.0.1',
+      QUEUE_PREFIX: `{kat-${randomUUID().slice(0, 8)}}`,
+    });
+    try {
+      await receiver.waitFor(/receiver listening/);
+      expect(receiver.output()).toMatch(/"level":40.*requests are trusted as sent/);
+    } finally {
+      await receiver.stop();
+    }
+  });
+});
+
+describe('session cache', () => {
+  const jwt = (exp: number | undefined): string =>
+    `h.${Buffer.from(JSON.stringify(exp === undefined ? {} : { exp })).toString('base64url')}.s`;
+  const person = { id: randomUUID(), first_name: 'A', last_name: 'B', role: 'user' as const };
+
+  it('keeps an answer for its TTL, never past the token expiry, and a bounded number of them', () => {
+    let now = 1_000_000;
+    const cache = new SessionCache(30_000, 2, () => now);
+    const shortLived = jwt(now / 1000 + 5);
+    cache.set(shortLived, person);
+    const noExpiry = jwt(undefined);
+    cache.set(noExpiry, person);
+    now += 6000;
+    expect(cache.get(shortLived)).toBeUndefined();
+    expect(cache.get(noExpiry)).toEqual(person);
+    now += 25_000;
+    expect(cache.get(noExpiry)).toBeUndefined();
+    cache.set(jwt(undefined), person);
+    cache.set(jwt(now / 1000 + 60), person);
+    cache.set(jwt(now / 1000 + 61), person);
+    expect(cache.size).toBe(2);
+    cache.set(jwt(now / 1000 - 1), person);
+    expect(cache.size).toBe(2);
+  });
+});

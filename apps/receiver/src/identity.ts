@@ -1,0 +1,151 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { AuthMode } from '@kitsu-actions/shared';
+import type { Person, ZouClient } from '@kitsu-actions/zou';
+import { HttpProblem } from './errors.ts';
+
+/** What a request carries that may prove who sent it; read by the route, never stored. */
+export interface Credentials {
+  /** Kitsu's `access_token_cookie`, sent by the browser when the receiver shares Kitsu's domain. */
+  sessionCookie?: string;
+  /** `Authorization: Bearer <jwt>`: the same session token, sent explicitly. */
+  bearer?: string;
+  /** The shared secret from `?token=` and/or the `X-Kitsu-Actions-Token` header. */
+  sharedTokens: string[];
+}
+
+/** Who is calling, as far as the configured mode can tell. */
+export type Caller = { mode: 'zou-session'; person: Person } | { mode: 'token' } | { mode: 'none' };
+
+export interface Identity {
+  readonly mode: AuthMode;
+  /** Establishes the caller, or throws an HttpProblem (401, or 503 when Kitsu cannot be reached). */
+  identify(credentials: Credentials): Promise<Caller>;
+}
+
+function sha256(value: string): Buffer {
+  return createHash('sha256').update(value).digest();
+}
+
+/** The `exp` claim of a JWT in epoch ms, unverified: only used to never cache a session past it. */
+export function jwtExpiry(token: string): number | undefined {
+  const payload = token.split('.')[1];
+  if (payload === undefined) return undefined;
+  try {
+    const claims: unknown = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
+    const exp = (claims as { exp?: unknown } | null)?.exp;
+    return typeof exp === 'number' && Number.isFinite(exp) ? exp * 1000 : undefined;
+  } catch {
+    // Not JSON: Zou will refuse the token; there is just nothing to cache.
+    return undefined;
+  }
+}
+
+/**
+ * Recent `authenticated` answers, keyed by a hash of the session token. Bounded in size (oldest entry
+ * out first) and in time: an entry lives `ttlMs` at most, and never past the token's own expiry.
+ */
+export class SessionCache {
+  private readonly entries = new Map<string, { person: Person; until: number }>();
+
+  constructor(
+    private readonly ttlMs: number,
+    private readonly maxEntries: number,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  get(token: string): Person | undefined {
+    const key = sha256(token).toString('hex');
+    const entry = this.entries.get(key);
+    if (entry === undefined) return undefined;
+    if (entry.until <= this.now()) {
+      this.entries.delete(key);
+      return undefined;
+    }
+    return entry.person;
+  }
+
+  set(token: string, person: Person): void {
+    const now = this.now();
+    const until = Math.min(now + this.ttlMs, jwtExpiry(token) ?? Number.POSITIVE_INFINITY);
+    if (until <= now) return;
+    const key = sha256(token).toString('hex');
+    this.entries.delete(key);
+    this.entries.set(key, { person, until });
+    while (this.entries.size > this.maxEntries) {
+      const oldest = this.entries.keys().next();
+      if (oldest.done === true) break;
+      this.entries.delete(oldest.value);
+    }
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+}
+
+const loginHint =
+  'Open Kitsu, log in, and run the action again from there. If you are logged in, the browser did not send ' +
+  'Kitsu\'s session cookie: the action URL must be on Kitsu\'s own domain (see the README, "Who is calling").';
+
+/** `zou-session`: Kitsu itself says who owns the session cookie (or bearer token) of the request. */
+export function zouSessionIdentity(zou: ZouClient, cache: SessionCache): Identity {
+  return {
+    mode: 'zou-session',
+    async identify(credentials) {
+      const via = credentials.sessionCookie === undefined ? 'bearer' : 'cookie';
+      const token = credentials.sessionCookie ?? credentials.bearer;
+      if (token === undefined || token === '') {
+        throw new HttpProblem(
+          401,
+          'not_authenticated',
+          `This action needs your Kitsu session, and none came with the request (no access_token_cookie cookie, no Authorization: Bearer token). ${loginHint}`,
+        );
+      }
+      const cached = cache.get(token);
+      if (cached !== undefined) return { mode: 'zou-session', person: cached };
+      const answer = await zou.authenticated(token, { via });
+      if (!answer.authenticated) {
+        throw new HttpProblem(
+          401,
+          'session_refused',
+          `Kitsu did not accept the session that came with the request (${answer.reason}). Log in to Kitsu again and run the action again.`,
+        );
+      }
+      cache.set(token, answer.user);
+      return { mode: 'zou-session', person: answer.user };
+    },
+  };
+}
+
+/** `token`: the request carries the shared secret of the action URL, compared in constant time. */
+export function sharedTokenIdentity(secret: string): Identity {
+  const expected = sha256(secret);
+  return {
+    mode: 'token',
+    identify(credentials) {
+      const given = [...new Set(credentials.sharedTokens)];
+      if (given.length === 0) {
+        throw new HttpProblem(
+          401,
+          'token_required',
+          "This action URL needs the kitsu-actions token: add ?token=<ACTIONS_TOKEN> to the action's URL in Kitsu's custom actions (or send it in the X-Kitsu-Actions-Token header).",
+        );
+      }
+      // Hashing first gives equal lengths, so timingSafeEqual never throws and leaks no length.
+      const ok = given.length === 1 && given.every((token) => timingSafeEqual(sha256(token), expected));
+      if (!ok) {
+        throw new HttpProblem(
+          401,
+          'token_refused',
+          "The kitsu-actions token in the request is wrong. Check the action's URL in Kitsu's custom actions against the receiver's ACTIONS_TOKEN.",
+        );
+      }
+      return Promise.resolve({ mode: 'token' });
+    },
+  };
+}
+
+/** `none`: the request is trusted as sent (main.ts warns about it at every start). */
+export function trustingIdentity(): Identity {
+  return { mode: 'none', identify: () => Promise.resolve({ mode: 'none' }) };
+}
