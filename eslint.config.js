@@ -39,6 +39,11 @@ export default tseslint.config(
     rules: { 'no-console': 'off' },
   },
   {
+    // bench/ is a root-level tool that drives the apps themselves, not a package.
+    files: ['bench/**/*.ts'],
+    rules: { 'no-restricted-imports': 'off' },
+  },
+  {
     files: ['**/*.js'],
     ...tseslint.configs.disableTypeChecked,
   },
