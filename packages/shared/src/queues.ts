@@ -85,6 +85,12 @@ export function queueOfJobId(id: string): QueueName | undefined {
   return parsed.success ? parsed.data : undefined;
 }
 
+/** Same person, action, project and set of tasks: the same click. */
+function dedupKey(actionId: string, request: ActionRequest): string {
+  const parts = [request.personId, actionId, request.projectId ?? '', ...[...request.taskIds].sort()];
+  return createHash('sha256').update(parts.join('\n')).digest('hex');
+}
+
 /** The producer side of BullMQ: the one place the receiver touches queues. */
 export class JobQueues {
   private readonly queues = new Map<QueueName, Queue>();
@@ -132,18 +138,11 @@ export class JobQueues {
       },
       ...(spec.keepRawRequest && raw ? { raw } : {}),
     };
-    const dedupKey = createHash('sha256')
-      .update(
-        [request.personId, action.id, request.projectId ?? '', ...[...request.taskIds].sort()].join('\n'),
-      )
-      .digest('hex');
     const window = this.options.dedupWindowMs;
+    const deduplication =
+      window > 0 ? { deduplication: { id: dedupKey(action.id, request), ttl: window } } : {};
     const job = await this.call(() =>
-      this.queue(spec.queue).add(action.kind, data, {
-        jobId: id,
-        ...spec.jobOptions,
-        ...(window > 0 ? { deduplication: { id: dedupKey, ttl: window } } : {}),
-      }),
+      this.queue(spec.queue).add(action.kind, data, { jobId: id, ...spec.jobOptions, ...deduplication }),
     );
     const jobId = job.id ?? id;
     return { id: jobId, deduplicated: jobId !== id };
@@ -153,9 +152,11 @@ export class JobQueues {
     const queueName = queueOfJobId(id);
     if (!queueName) return undefined;
     return this.call(async () => {
-      const job = await Job.fromId(this.queue(queueName), id);
+      const queue = this.queue(queueName);
+      // Both commands go out at once: one round trip instead of two.
+      const [job, state] = await Promise.all([Job.fromId(queue, id), queue.getJobState(id)]);
       if (!job) return undefined;
-      const view = toStatusView(job, await job.getState());
+      const view = toStatusView(job, state);
       return view ? { job, view } : undefined;
     });
   }
