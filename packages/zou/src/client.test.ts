@@ -525,6 +525,9 @@ describe('Zou client against the fake Zou', () => {
         expect(created).toMatchObject({ name: 'Render on farm', is_ajax: true, entity_type: 'shot' });
         const updated = await admin.updateCustomAction(created.id, { is_ajax: false });
         expect(updated.is_ajax).toBe(false);
+        // A partial update leaves the other fields as they were.
+        const renamed = await admin.updateCustomAction(created.id, { name: 'Render lighting' });
+        expect(renamed).toMatchObject({ name: 'Render lighting', is_ajax: false, entity_type: 'shot' });
         expect((await admin.listCustomActions()).map((a) => a.id)).toEqual([created.id]);
         await expect(
           clientFor(own).createCustomAction({ name: 'x', url: 'https://x' }),

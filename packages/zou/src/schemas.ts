@@ -268,15 +268,22 @@ export const CommentManyItem = z.object({
 });
 export type CommentManyItem = z.infer<typeof CommentManyItem>;
 
-export const CustomActionInput = z.object({
+const customActionFields = {
   name: z.string().min(1).max(80),
   url: z.string().max(400),
-  entity_type: z.string().default('all'),
-  is_ajax: z.boolean().default(false),
+  entity_type: z.string(),
+  is_ajax: z.boolean(),
+};
+
+export const CustomActionInput = z.object({
+  ...customActionFields,
+  entity_type: customActionFields.entity_type.default('all'),
+  is_ajax: customActionFields.is_ajax.default(false),
 });
 export type CustomActionInput = z.input<typeof CustomActionInput>;
 
-export const CustomActionUpdate = CustomActionInput.partial();
+/** Only the fields given are sent: defaults here would reset what an update leaves out. */
+export const CustomActionUpdate = z.object(customActionFields).partial();
 export type CustomActionUpdate = z.input<typeof CustomActionUpdate>;
 
 export const PlaylistInput = z.object({
