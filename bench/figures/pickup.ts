@@ -36,6 +36,7 @@ async function ours(ctx: FigureContext): Promise<() => Promise<Sample>> {
   const queueWait = new Map<string, number>();
   // The real debug handler, with a timestamp taken as it is called.
   const timed: HandlerMap = {
+    ...handlers,
     debug: (context) => {
       const id = context.job.id ?? '';
       started.mark(id);

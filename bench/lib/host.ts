@@ -198,6 +198,7 @@ async function rawWorker(): Promise<Started> {
 
 /** Everything of our worker path except the handler's own work. */
 const noopHandlers: HandlerMap = {
+  ...handlers,
   debug: () => Promise.resolve({ type: 'page', title: 'no-op', summary: 'no-op', html: '' }),
 };
 

@@ -18,7 +18,7 @@ import {
 
 /** Everything buildApp needs, made by main.ts (or a test); the app itself reads no environment. */
 export interface AppDeps {
-  config: Pick<Config, 'publicUrl' | 'kitsuOrigins' | 'requests' | 'statusRefreshSeconds'>;
+  config: Pick<Config, 'publicUrl' | 'kitsuOrigins' | 'requests' | 'statusRefreshSeconds' | 'retention'>;
   catalogue: Catalogue;
   queues: JobQueues;
   logger: Logger;

@@ -1,5 +1,11 @@
 import { once } from 'node:events';
-import { createRedis, JobQueues, loadCatalogue, runService } from '@kitsu-actions/shared';
+import {
+  checkCatalogueFarms,
+  createRedis,
+  JobQueues,
+  loadCatalogue,
+  runService,
+} from '@kitsu-actions/shared';
 import { buildApp } from './app.ts';
 import { checkCatalogueForAuth, createAccess, receiverZouClient, trustWarning } from './deps.ts';
 
@@ -10,6 +16,7 @@ await runService('receiver', process.env, async (config, logger) => {
     'catalogue loaded',
   );
   checkCatalogueForAuth(catalogue, config);
+  checkCatalogueFarms(catalogue, config);
   const warning = trustWarning(config);
   if (warning !== undefined) logger.warn({ authMode: config.auth.mode }, warning);
   else logger.info({ authMode: config.auth.mode, kitsu: config.kitsu?.url }, `AUTH_MODE=${config.auth.mode}`);

@@ -19,8 +19,9 @@ import { buildApp } from './app.ts';
 import { createAccess, receiverZouClient } from './deps.ts';
 
 /**
- * The catalogue the tests use: the fixtures name `debug` and `render-flamenco`; until the render kind
- * exists, `render-flamenco` is a debug action in AJAX mode, which exercises the same receiver path.
+ * The catalogue the tests use: the fixtures name `debug` and `render-flamenco`. Here `render-flamenco` is
+ * a debug action in AJAX mode: these tests are about the receiver's path, which is the same for every
+ * kind, and need no farm (render.test.ts runs the real render kinds).
  */
 export const testCatalogueYaml = `
 actions:

@@ -1,7 +1,10 @@
-import { UnrecoverableError, type Job } from 'bullmq';
+import { UnrecoverableError, WaitingError, type Job } from 'bullmq';
 import { JobData, JobProgress, jobKinds, type JobKind, type Logger } from '@kitsu-actions/shared';
 import type { ZouClient } from '@kitsu-actions/zou';
+import { cancelReasonOf, handBackReason } from './cancel.ts';
+import type { FarmRuntime } from './farms/index.ts';
 import type { HandlerContext, HandlerMap } from './handlers/types.ts';
+import type { JobStore } from './job-store.ts';
 import { reportInKitsu, type JobEnd } from './report.ts';
 
 export interface ProcessorDeps {
@@ -9,6 +12,11 @@ export interface ProcessorDeps {
   logger: Logger;
   publicUrl: string;
   zou?: ZouClient | undefined;
+  farms: FarmRuntime;
+  /** The store of one job (job-store.ts). */
+  store: (jobId: string) => JobStore;
+  /** Aborted (with handBackReason) when the worker stops: render jobs then go back to the queue. */
+  stopping?: AbortSignal;
 }
 
 function describe(issues: ReadonlyArray<{ path: PropertyKey[]; message: string }>): string {
@@ -36,7 +44,7 @@ async function run<K extends JobKind>(
 
 /** The BullMQ processor for every queue: re-validates the job, then runs the kind's handler. */
 export function createProcessor(deps: ProcessorDeps) {
-  return async (job: Job, _token?: string, signal?: AbortSignal): Promise<unknown> => {
+  return async (job: Job, token?: string, signal?: AbortSignal): Promise<unknown> => {
     const parsed = JobData.safeParse(job.data);
     if (!parsed.success) {
       throw new UnrecoverableError(`Invalid job data: ${describe(parsed.error.issues)}`);
@@ -57,16 +65,37 @@ export function createProcessor(deps: ProcessorDeps) {
       actionId: data.action.id,
       personId: data.request.personId,
     });
+    const store = deps.store(job.id ?? '');
+    // Cancelled while it waited: it ends here without running (and without a report: nothing was done).
+    const cancelled = await store.cancelRequest();
+    if (cancelled !== undefined) {
+      log.info({ by: cancelled.by }, 'job cancelled before it started');
+      throw new UnrecoverableError(`${cancelled.reason} before it started`);
+    }
     log.info({ kind, attempt: job.attemptsMade + 1, tasks: data.request.taskIds.length }, 'job started');
+    const own = signal ?? new AbortController().signal;
+    // Render jobs track farm jobs for hours: a stopping worker hands them back instead of waiting.
+    const stopping = jobKinds[kind].queue === 'render' ? deps.stopping : undefined;
+    const abort = stopping === undefined ? own : AbortSignal.any([own, stopping]);
+    if (stopping?.aborted === true && token !== undefined) {
+      // Picked up while the worker stops (a fetch already under way): straight back to the queue.
+      await job.moveToWait(token);
+      throw new WaitingError();
+    }
     const context: HandlerContext<typeof kind> = {
       job,
       data,
       options: options.data,
       log,
-      signal: signal ?? new AbortController().signal,
+      signal: abort,
       publicUrl: deps.publicUrl,
       zou: deps.zou,
-      progress: (percent, message) => job.updateProgress(JobProgress.parse({ percent, message })),
+      progress: (percent, message, links) =>
+        job.updateProgress(
+          JobProgress.parse({ percent, message, ...(links === undefined ? {} : { links }) }),
+        ),
+      farms: deps.farms,
+      store,
     };
     const settings = data.action.report;
     const report = async (end: JobEnd): Promise<void> => {
@@ -80,7 +109,8 @@ export function createProcessor(deps: ProcessorDeps) {
         log,
       });
       // Kept with the job so the status page shows it; the job's own outcome is unchanged by it.
-      await job.updateData({ ...data, report: outcome }).catch((error: unknown) => {
+      // job.data, not `data`: the handler may have updated it since.
+      await job.updateData({ ...(job.data as JobData), report: outcome }).catch((error: unknown) => {
         log.warn(
           { err: error instanceof Error ? error.message : String(error), outcome },
           'report outcome not saved',
@@ -89,8 +119,22 @@ export function createProcessor(deps: ProcessorDeps) {
     };
     let result: unknown;
     try {
-      result = await run(kind, context, deps);
+      try {
+        result = await run(kind, context, deps);
+      } catch (error) {
+        if (abort.aborted && abort.reason === handBackReason && token !== undefined) {
+          // The worker is stopping: back to the queue, no attempt spent, nothing reported.
+          log.info('worker stopping: job handed back to the queue');
+          await job.moveToWait(token);
+          throw new WaitingError();
+        }
+        // A person cancelled it: whatever the handler threw on the way out, it ends as cancelled.
+        const reason = cancelReasonOf(abort);
+        if (reason === undefined || error instanceof UnrecoverableError) throw error;
+        throw new UnrecoverableError(reason);
+      }
     } catch (error) {
+      if (error instanceof WaitingError) throw error;
       // Only the last attempt reports: a failure BullMQ will retry is not the end of the job.
       const attempts = job.opts.attempts ?? 1;
       if (error instanceof UnrecoverableError || job.attemptsMade + 1 >= attempts) {

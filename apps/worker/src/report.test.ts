@@ -126,6 +126,7 @@ describe('report in Kitsu', () => {
 
   it('a failed job comments once, on its last attempt, and keeps statuses unless told otherwise', async () => {
     const failing = {
+      ...handlers,
       debug: () => Promise.reject(new Error('the farm said no')),
     } satisfies HandlerMap;
     const failingWorker = await pagesWorker(client, failing);

@@ -1,5 +1,7 @@
 import {
   PageResult,
+  RenderResult,
+  cancelledPrefix,
   preview,
   type JobData,
   type Logger,
@@ -24,10 +26,16 @@ function messageOf(error: unknown): string {
 export function commentText(data: JobData, end: JobEnd, statusUrl: string): string {
   const name = data.action.name;
   if (end.state === 'failed') {
-    return `kitsu-actions: "${name}" failed: ${preview(end.reason, 300)}\n\nDetails: ${statusUrl}`;
+    const verb = end.reason.startsWith(cancelledPrefix) ? 'was cancelled' : 'failed';
+    return `kitsu-actions: "${name}" ${verb}: ${preview(end.reason, 300)}\n\nDetails: ${statusUrl}`;
   }
   const page = PageResult.safeParse(end.result);
-  const what = page.success ? `${page.data.title}: ${page.data.summary}` : 'done';
+  const render = RenderResult.safeParse(end.result);
+  const what = page.success
+    ? `${page.data.title}: ${page.data.summary}`
+    : render.success
+      ? render.data.summary
+      : 'done';
   return `kitsu-actions: "${name}" completed (${preview(what, 300)}).\n\nStatus and result: ${statusUrl}`;
 }
 

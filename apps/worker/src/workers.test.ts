@@ -111,8 +111,9 @@ describe('worker', () => {
   });
 
   it('every kind has a handler and every queue a worker', () => {
-    expect(() => checkRegistry(handlers, ['pages'])).not.toThrow();
-    expect(() => checkRegistry(handlers, [])).toThrow(/No worker would serve queues: pages/);
+    expect(() => checkRegistry(handlers, ['pages', 'render'])).not.toThrow();
+    expect(() => checkRegistry(handlers, ['pages'])).toThrow(/No worker would serve queues: render/);
+    expect(() => checkRegistry(handlers, [])).toThrow(/No worker would serve queues: pages, render/);
   });
 });
 

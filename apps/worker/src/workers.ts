@@ -1,16 +1,27 @@
 import { Worker } from 'bullmq';
 import {
   QueueName,
+  cancelChannel,
   createRedis,
   jobKinds,
+  parseCancelRequest,
   queuesOfKinds,
   type Config,
   type JobKind,
   type Logger,
 } from '@kitsu-actions/shared';
 import { createZouClient, type ZouClient } from '@kitsu-actions/zou';
+import { createFarms, type FarmRuntime } from './farms/index.ts';
 import type { HandlerMap } from './handlers/types.ts';
+import { redisJobStore } from './job-store.ts';
+import { handBackReason } from './cancel.ts';
 import { createProcessor } from './processor.ts';
+
+/**
+ * How many times a job may lose its worker (killed, or stopped while it ran) and be picked up again.
+ * Render jobs track farm jobs for hours, across deploys; picking them up again never submits twice.
+ */
+const maxStalls: Record<QueueName, number> = { pages: 1, render: 50 };
 
 export interface WorkerSet {
   workers: Worker[];
@@ -40,17 +51,36 @@ export function workerZouClient(config: Pick<Config, 'kitsu'>, logger: Logger): 
 
 /** One BullMQ Worker per queue, each with its own connection that waits for Redis when it is gone. */
 export async function startWorkers(options: {
-  config: Pick<Config, 'redis' | 'queuePrefix' | 'worker' | 'retention' | 'publicUrl'>;
+  config: Pick<Config, 'redis' | 'queuePrefix' | 'worker' | 'retention' | 'publicUrl' | 'farms'>;
   handlers: HandlerMap;
   logger: Logger;
   queues?: readonly QueueName[];
   /** The bot's Zou client (workerZouClient); without it, handlers work without Kitsu data. */
   zou?: ZouClient | undefined;
+  /** Default: the farms of `config` (createFarms). */
+  farms?: FarmRuntime;
 }): Promise<WorkerSet> {
   const { config, handlers, logger } = options;
   const queues = options.queues ?? QueueName.options;
   checkRegistry(handlers, queues);
-  const processor = createProcessor({ handlers, logger, publicUrl: config.publicUrl, zou: options.zou });
+  // Handlers' own records and cancel flags; cancels are also pushed on a channel (see cancel.ts in shared).
+  const storeConnection = createRedis(config.redis.url, 'consumer');
+  const subscriber = createRedis(config.redis.url, 'consumer');
+  const stopping = new AbortController();
+  const processor = createProcessor({
+    stopping: stopping.signal,
+    handlers,
+    logger,
+    publicUrl: config.publicUrl,
+    zou: options.zou,
+    farms: options.farms ?? createFarms(config, logger),
+    store: (jobId) =>
+      redisJobStore(storeConnection, {
+        prefix: config.queuePrefix,
+        jobId,
+        keepSeconds: config.retention.failed.age,
+      }),
+  });
   const workers = queues.map((queue) => {
     const connection = createRedis(config.redis.url, 'consumer');
     const worker = new Worker(queue, processor, {
@@ -59,6 +89,9 @@ export async function startWorkers(options: {
       concurrency: config.worker.concurrency,
       removeOnComplete: config.retention.completed,
       removeOnFail: config.retention.failed,
+      lockDuration: config.worker.lockMs,
+      stalledInterval: config.worker.stalledCheckMs,
+      maxStalledCount: maxStalls[queue],
     });
     const log = logger.child({ queue });
     worker.on('failed', (job, error) =>
@@ -68,6 +101,15 @@ export async function startWorkers(options: {
     worker.on('stalled', (jobId) => log.warn({ jobId }, 'job stalled; it will be picked up again'));
     return { worker, connection };
   });
+  subscriber.on('message', (_channel: string, text: string) => {
+    const request = parseCancelRequest(text);
+    if (request === undefined) return;
+    // Only the worker holding the job has it tracked; the others answer false.
+    const held = workers.some(({ worker }) => worker.cancelJob(request.jobId, request.reason));
+    if (held) logger.info({ jobId: request.jobId, by: request.by }, 'cancel requested: aborting the job');
+  });
+  subscriber.on('error', (error: Error) => logger.warn({ err: error.message }, 'cancel channel error'));
+  await subscriber.subscribe(cancelChannel(config.queuePrefix));
   await Promise.all(workers.map(({ worker }) => worker.waitUntilReady()));
   logger.info({ queues, concurrency: config.worker.concurrency }, 'workers ready');
   let closing: Promise<void> | undefined;
@@ -76,8 +118,13 @@ export async function startWorkers(options: {
     close() {
       // Idempotent: a second call waits for the first. In-flight jobs finish before close resolves.
       closing ??= (async () => {
-        await Promise.all(workers.map(({ worker }) => worker.close()));
+        subscriber.disconnect();
+        const closed = workers.map(({ worker }) => worker.close());
+        // Long render jobs are handed back to the queue rather than waited for (see handBackReason).
+        stopping.abort(handBackReason);
+        await Promise.all(closed);
         for (const { connection } of workers) connection.disconnect();
+        storeConnection.disconnect();
       })();
       return closing;
     },

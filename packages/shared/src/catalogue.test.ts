@@ -54,7 +54,9 @@ describe('action catalogue', () => {
       expect.stringMatching(/^actions\[1\]\.id \(line 5:9\): use lowercase letters/),
     );
     expect(problems).toContainEqual(
-      expect.stringMatching(/^actions\[1\]\.kind \(line 7:11\): unknown kind "rendr" \(known kinds: debug\)/),
+      expect.stringMatching(
+        /^actions\[1\]\.kind \(line 7:11\): unknown kind "rendr" \(known kinds: debug, render\.flamenco, render\.cgru\)/,
+      ),
     );
     expect(problems).toContainEqual(expect.stringMatching(/^actions\[2\]\.entityType \(line 11:17\)/));
     expect(problems).toContainEqual(expect.stringMatching(/^actions\[2\]\.options \(line 12:14\): .*colour/));

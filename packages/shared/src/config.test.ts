@@ -78,4 +78,45 @@ describe('config', () => {
       expect(config.kitsu).toEqual({ url, botToken: bot, timeoutMs: 10_000 });
     });
   });
+
+  describe('render farms', () => {
+    it('none by default, with timings a long render can live with', () => {
+      expect(loadConfig({}).farms).toEqual({
+        flamenco: undefined,
+        afanasy: undefined,
+        timeoutMs: 15_000,
+        retries: 4,
+        pollIntervalMs: 5000,
+        maxPollIntervalMs: 60_000,
+        unreachableTimeoutMs: 600_000,
+      });
+    });
+
+    it('reads the farms and refuses bad values by name', () => {
+      const config = loadConfig({
+        FLAMENCO_URL: 'http://flamenco:8080',
+        AFANASY_HOST: 'cgru',
+        AFANASY_PORT: '51001',
+        FARM_UNREACHABLE_TIMEOUT_S: '30',
+      });
+      expect(config.farms.flamenco).toEqual({ url: 'http://flamenco:8080' });
+      expect(config.farms.afanasy).toEqual({ host: 'cgru', port: 51001, jobUrl: undefined });
+      expect(config.farms.unreachableTimeoutMs).toBe(30_000);
+      let error: unknown;
+      try {
+        loadConfig({
+          FLAMENCO_URL: 'flamenco:8080',
+          AFANASY_PORT: '70000',
+          FARM_POLL_INTERVAL_MS: '10000',
+          FARM_POLL_MAX_INTERVAL_MS: '5000',
+        });
+      } catch (caught) {
+        error = caught;
+      }
+      const problems = (error as ConfigError).problems.join('\n');
+      expect(problems).toMatch(/^FLAMENCO_URL: .*\(got "flamenco:8080"\)$/m);
+      expect(problems).toMatch(/^AFANASY_PORT: /m);
+      expect(problems).toMatch(/^FARM_POLL_MAX_INTERVAL_MS: must not be below FARM_POLL_INTERVAL_MS/m);
+    });
+  });
 });

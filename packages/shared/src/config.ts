@@ -83,6 +83,23 @@ export const Config = z
     KITSU_TIMEOUT_MS: positiveInt.default(10_000),
     ACTIONS_TOKEN: z.string().min(16, 'use at least 16 characters (e.g. openssl rand -hex 24)').optional(),
     SESSION_CACHE_S: duration.max(300).default(30),
+    JOB_LOCK_MS: positiveInt.min(500).default(30_000),
+    STALLED_CHECK_MS: positiveInt.min(500).default(30_000),
+    FLAMENCO_URL: z.url({ protocol: /^https?$/ }).optional(),
+    AFANASY_HOST: z.string().trim().min(1).optional(),
+    AFANASY_PORT: port.default(51000),
+    AFANASY_JOB_URL: z
+      .string()
+      .regex(
+        /^https?:\/\/\S+$/,
+        'expected an http(s) URL with {id} and/or {serial}, e.g. http://cgru:8080/#{id}',
+      )
+      .optional(),
+    FARM_TIMEOUT_MS: positiveInt.default(15_000),
+    FARM_RETRIES: duration.max(20).default(4),
+    FARM_POLL_INTERVAL_MS: positiveInt.min(10).default(5_000),
+    FARM_POLL_MAX_INTERVAL_MS: positiveInt.min(10).default(60_000),
+    FARM_UNREACHABLE_TIMEOUT_S: positiveInt.default(600),
   })
   .superRefine((env, ctx) => {
     const problem = (name: string, message: string): void => {
@@ -106,6 +123,9 @@ export const Config = z
     if (env.KITSU_BOT_TOKEN !== undefined && env.KITSU_URL === undefined) {
       problem('KITSU_URL', 'required with KITSU_BOT_TOKEN (where is Kitsu?)');
     }
+    if (env.FARM_POLL_MAX_INTERVAL_MS < env.FARM_POLL_INTERVAL_MS) {
+      problem('FARM_POLL_MAX_INTERVAL_MS', 'must not be below FARM_POLL_INTERVAL_MS');
+    }
   })
   .transform((env) => ({
     env: env.NODE_ENV,
@@ -116,7 +136,12 @@ export const Config = z
     actionsFile: resolveActionsFile(env.ACTIONS_FILE),
     kitsuOrigins: env.KITSU_ORIGINS,
     logLevel: env.LOG_LEVEL,
-    worker: { concurrency: env.WORKER_CONCURRENCY, shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS },
+    worker: {
+      concurrency: env.WORKER_CONCURRENCY,
+      shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
+      lockMs: env.JOB_LOCK_MS,
+      stalledCheckMs: env.STALLED_CHECK_MS,
+    },
     requests: {
       dedupWindowMs: env.DEDUP_WINDOW_MS,
       maxSelection: env.MAX_SELECTION,
@@ -138,6 +163,18 @@ export const Config = z
       env.KITSU_URL === undefined
         ? undefined
         : { url: env.KITSU_URL, botToken: env.KITSU_BOT_TOKEN, timeoutMs: env.KITSU_TIMEOUT_MS },
+    farms: {
+      flamenco: env.FLAMENCO_URL === undefined ? undefined : { url: env.FLAMENCO_URL },
+      afanasy:
+        env.AFANASY_HOST === undefined
+          ? undefined
+          : { host: env.AFANASY_HOST, port: env.AFANASY_PORT, jobUrl: env.AFANASY_JOB_URL },
+      timeoutMs: env.FARM_TIMEOUT_MS,
+      retries: env.FARM_RETRIES,
+      pollIntervalMs: env.FARM_POLL_INTERVAL_MS,
+      maxPollIntervalMs: env.FARM_POLL_MAX_INTERVAL_MS,
+      unreachableTimeoutMs: env.FARM_UNREACHABLE_TIMEOUT_S * 1000,
+    },
   }));
 export type Config = z.infer<typeof Config>;
 

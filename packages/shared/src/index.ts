@@ -57,3 +57,21 @@ export {
 } from './status.ts';
 export { exitConfig, runService, type Stop } from './service.ts';
 export { ReportOutcome, ReportSettings } from './report.ts';
+export { CancelRequest, cancelChannel, cancelKey, cancelReason, parseCancelRequest } from './cancel.ts';
+export {
+  CgruRenderOptions,
+  FlamencoRenderOptions,
+  RenderEntityType,
+  RenderResult,
+  RenderShotResult,
+  Template,
+  TemplateValueError,
+  numericTemplateFields,
+  parseTemplate,
+  renderTemplate,
+  renderTemplateText,
+  templateFields,
+  type TemplateField,
+  type TemplateValues,
+} from './render.ts';
+export { checkCatalogueFarms, farmOfKind } from './farms.ts';

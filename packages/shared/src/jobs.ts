@@ -1,6 +1,8 @@
 import type { JobsOptions } from 'bullmq';
 import { z } from 'zod';
 import { ActionRequest } from './kitsu-request.ts';
+import { Link } from './link.ts';
+import { CgruRenderOptions, FlamencoRenderOptions, RenderResult } from './render.ts';
 import { ReportOutcome, ReportSettings } from './report.ts';
 
 /**
@@ -10,7 +12,7 @@ import { ReportOutcome, ReportSettings } from './report.ts';
  */
 
 /** One queue per kind family, so a flood of one family never starves another. */
-export const QueueName = z.enum(['pages']);
+export const QueueName = z.enum(['pages', 'render']);
 export type QueueName = z.infer<typeof QueueName>;
 
 /** A result that is a page of its own, served at /jobs/:id/result. */
@@ -44,6 +46,24 @@ export const jobKinds = {
     result: PageResult,
     keepRawRequest: true,
     jobOptions: { attempts: 3, backoff: { type: 'exponential', delay: 1000 } },
+  },
+  // Farm-side failures, refusals and a farm unreachable past FARM_UNREACHABLE_TIMEOUT_S end the job at
+  // once; the attempts are for the rest (Kitsu down, a worker lost). A retry never submits twice.
+  'render.flamenco': {
+    queue: 'render',
+    title: 'Render on Flamenco',
+    options: FlamencoRenderOptions,
+    result: RenderResult,
+    keepRawRequest: false,
+    jobOptions: { attempts: 3, backoff: { type: 'exponential', delay: 5000 } },
+  },
+  'render.cgru': {
+    queue: 'render',
+    title: 'Render on CGRU Afanasy',
+    options: CgruRenderOptions,
+    result: RenderResult,
+    keepRawRequest: false,
+    jobOptions: { attempts: 3, backoff: { type: 'exponential', delay: 5000 } },
   },
 } as const satisfies Record<string, KindSpec>;
 
@@ -96,5 +116,7 @@ export type JobData = z.infer<typeof JobData>;
 export const JobProgress = z.object({
   percent: z.number().min(0).max(100),
   message: z.string(),
+  /** Shown on the status page while the job runs and after it ends (e.g. each farm job's own page). */
+  links: z.array(Link).optional(),
 });
 export type JobProgress = z.infer<typeof JobProgress>;

@@ -1,10 +1,11 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { Job, Queue } from 'bullmq';
 import { Redis } from 'ioredis';
+import { cancelChannel, cancelKey, cancelReason, parseCancelRequest, type CancelRequest } from './cancel.ts';
 import type { CatalogueAction } from './catalogue.ts';
 import type { ActionRequest } from './kitsu-request.ts';
 import { jobKinds, QueueName, type JobData, type RawRequest } from './jobs.ts';
-import { toStatusView, type JobState, type JobStatusView } from './status.ts';
+import { finalStates, toStatusView, type JobState, type JobStatusView } from './status.ts';
 
 export type RedisRole = 'producer' | 'consumer';
 
@@ -74,8 +75,10 @@ function bullStatesFor(state: JobState | undefined): readonly BullState[] {
     case 'completed':
       return [state];
     case 'failed':
-    case 'cancelled':
       return ['failed'];
+    case 'cancelled':
+      // A queued job can be cancelled before a worker has ended it.
+      return ['failed', ...queuedStates];
   }
 }
 
@@ -153,12 +156,50 @@ export class JobQueues {
     if (!queueName) return undefined;
     return this.call(async () => {
       const queue = this.queue(queueName);
-      // Both commands go out at once: one round trip instead of two.
-      const [job, state] = await Promise.all([Job.fromId(queue, id), queue.getJobState(id)]);
+      // The commands go out at once: one round trip. A cancel request only matters for a queued job,
+      // which shows as cancelled before a worker has picked it up to end it.
+      const [job, state, cancel] = await Promise.all([
+        Job.fromId(queue, id),
+        queue.getJobState(id),
+        this.connection.get(cancelKey(this.options.prefix, id)),
+      ]);
       if (!job) return undefined;
-      const view = toStatusView(job, state);
+      const view = toStatusView(job, state, parseCancelRequest(cancel));
       return view ? { job, view } : undefined;
     });
+  }
+
+  /**
+   * Asks for a job to be cancelled: stored (a worker picking it up, or polling it, sees it) and published
+   * (the worker running it aborts it now). A finished job is left alone and reported as such.
+   */
+  async cancel(
+    id: string,
+    who: { by: string; personId?: string | undefined },
+    keepSeconds: number,
+  ): Promise<
+    | { outcome: 'unknown' }
+    | { outcome: 'finished'; view: JobStatusView }
+    | { outcome: 'requested'; view: JobStatusView; request: CancelRequest }
+  > {
+    const found = await this.find(id);
+    if (!found) return { outcome: 'unknown' };
+    if (finalStates.has(found.view.state)) return { outcome: 'finished', view: found.view };
+    const request: CancelRequest = {
+      jobId: id,
+      by: who.by,
+      ...(who.personId === undefined ? {} : { personId: who.personId }),
+      at: new Date().toISOString(),
+      reason: cancelReason(who.by),
+    };
+    const text = JSON.stringify(request);
+    await this.call(async () => {
+      // NX: the first person to cancel is the one the job names.
+      await this.connection.set(cancelKey(this.options.prefix, id), text, 'EX', keepSeconds, 'NX');
+      await this.connection.publish(cancelChannel(this.options.prefix), text);
+    });
+    const after = await this.find(id);
+    return { outcome: 'requested', view: after?.view ?? found.view, request };
   }
 
   /** Recent jobs across queues, newest first. Scans at most `scanLimit` jobs per queue and state. */
@@ -172,8 +213,14 @@ export class JobQueues {
       for (const queueName of QueueName.options) {
         const queue = this.queue(queueName);
         for (const bullState of bullStatesFor(filter.state)) {
-          for (const job of await queue.getJobs([bullState], 0, scanLimit - 1, false)) {
-            const view = toStatusView(job, bullState);
+          const jobs = await queue.getJobs([bullState], 0, scanLimit - 1, false);
+          // Queued jobs a person cancelled show as cancelled (one MGET for the batch).
+          const cancels =
+            (queuedStates as readonly string[]).includes(bullState) && jobs.length > 0
+              ? await this.connection.mget(jobs.map((job) => cancelKey(this.options.prefix, job.id ?? '')))
+              : [];
+          for (const [index, job] of jobs.entries()) {
+            const view = toStatusView(job, bullState, parseCancelRequest(cancels[index]));
             if (!view) continue;
             if (filter.state && view.state !== filter.state) continue;
             if (filter.personId && view.requestedBy.personId !== filter.personId) continue;

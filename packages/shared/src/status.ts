@@ -1,6 +1,7 @@
 import type { Job } from 'bullmq';
 import { z } from 'zod';
 import { JobData, JobKind, JobProgress, PageResult } from './jobs.ts';
+import { Link } from './link.ts';
 import { ReportOutcome } from './report.ts';
 
 export const JobState = z.enum(['queued', 'active', 'completed', 'failed', 'cancelled']);
@@ -8,8 +9,7 @@ export type JobState = z.infer<typeof JobState>;
 
 export const finalStates: ReadonlySet<JobState> = new Set(['completed', 'failed', 'cancelled']);
 
-export const Link = z.object({ label: z.string(), href: z.string() });
-export type Link = z.infer<typeof Link>;
+export { Link };
 
 /** The public contract of GET /jobs/:id. */
 export const JobStatusView = z.object({
@@ -57,7 +57,7 @@ const iso = (millis: number | undefined): string | undefined =>
 function progressOf(job: Job, state: JobState): JobProgress {
   const parsed = JobProgress.safeParse(job.progress);
   if (state === 'completed') return { percent: 100, message: parsed.success ? parsed.data.message : 'Done' };
-  if (parsed.success) return parsed.data;
+  if (parsed.success) return { percent: parsed.data.percent, message: parsed.data.message };
   if (state === 'queued') {
     return job.failedReason
       ? { percent: 0, message: `Waiting to retry after: ${job.failedReason}` }
@@ -67,12 +67,20 @@ function progressOf(job: Job, state: JobState): JobProgress {
 }
 
 /** Builds the public status of a job; `undefined` when its data is not ours. */
-export function toStatusView(job: Job, bullState: string): JobStatusView | undefined {
+export function toStatusView(
+  job: Job,
+  bullState: string,
+  /** A cancel a person asked for (queues.ts reads it): a queued job shows as cancelled at once. */
+  cancel?: { reason: string },
+): JobStatusView | undefined {
   const data = JobData.safeParse(job.data);
   if (!data.success || job.id === undefined) return undefined;
   const { request, action, report } = data.data;
-  const state = stateOf(bullState, job);
+  const pendingCancel = cancel !== undefined && stateOf(bullState, job) === 'queued';
+  const state = pendingCancel ? 'cancelled' : stateOf(bullState, job);
   const links: Link[] = [{ label: 'Status', href: `/jobs/${job.id}` }];
+  const reported = JobProgress.safeParse(job.progress);
+  if (reported.success) links.push(...(reported.data.links ?? []));
   let result: unknown = job.returnvalue ?? undefined;
   const page = PageResult.safeParse(result);
   if (state === 'completed' && page.success) {
@@ -110,7 +118,8 @@ export function toStatusView(job: Job, bullState: string): JobStatusView | undef
   if (state === 'completed' && result !== undefined) view.result = result;
   if (report !== undefined) view.report = report;
   if (state === 'failed' || state === 'cancelled') {
-    view.error = { message: job.failedReason || 'The job failed without a reason', retryable: false };
+    const message = pendingCancel ? cancel.reason : job.failedReason;
+    view.error = { message: message || 'The job failed without a reason', retryable: false };
   }
   return view;
 }

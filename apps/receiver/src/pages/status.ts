@@ -35,7 +35,10 @@ export function statusPage(
         ${
           running
             ? html`<progress max="100" value="${view.progress.percent}">${view.progress.percent}%</progress>
-                <p class="muted">This page refreshes itself every ${options.refreshSeconds} s.</p>`
+                <p class="muted">This page refreshes itself every ${options.refreshSeconds} s.</p>
+                <form method="post" action="${base}/jobs/${view.id}/cancel" id="cancel">
+                  <button type="submit">Cancel</button>
+                </form>`
             : ''
         }
         ${view.error ? html`<p class="error" id="error">${view.error.message}</p>` : ''}

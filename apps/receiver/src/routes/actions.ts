@@ -65,7 +65,8 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function credentialsOf(ctx: Context): Credentials {
+/** What the request carries that may prove who sent it (cookie, bearer, shared token). */
+export function credentialsOf(ctx: Context): Credentials {
   const bearer = /^Bearer\s+(\S+)\s*$/i.exec(ctx.get('Authorization'))?.[1];
   const cookie = ctx.cookies.get('access_token_cookie');
   const fromQuery = ctx.query[tokenParam];

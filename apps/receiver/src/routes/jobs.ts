@@ -4,8 +4,43 @@ import { z } from 'zod';
 import { JobState, PageResult, type JobStatusView } from '@kitsu-actions/shared';
 import type { AppDeps } from '../deps.ts';
 import { HttpProblem } from '../errors.ts';
+import type { Caller } from '../identity.ts';
 import { param, wantsHtml } from '../negotiation.ts';
 import { jobListPage, statusPage } from '../pages/status.ts';
+import { credentialsOf } from './actions.ts';
+
+/** Kitsu roles that may cancel anyone's job (under AUTH_MODE=zou-session). */
+const cancelRoles: ReadonlySet<string> = new Set(['admin', 'manager']);
+
+/** Who cancels, as the job will name them; throws 403 when the caller may not cancel this job. */
+function canceller(caller: Caller, view: JobStatusView): { by: string; personId?: string } {
+  switch (caller.mode) {
+    case 'zou-session': {
+      const { person } = caller;
+      const personId = person.id.toLowerCase();
+      const name = person.full_name ?? `${person.first_name} ${person.last_name}`;
+      const by = typeof person.email === 'string' && person.email !== '' ? person.email : name;
+      if (personId === view.requestedBy.personId || cancelRoles.has(person.role)) {
+        return {
+          by:
+            cancelRoles.has(person.role) && personId !== view.requestedBy.personId
+              ? `${by} (${person.role})`
+              : by,
+          personId,
+        };
+      }
+      throw new HttpProblem(
+        403,
+        'not_allowed',
+        `Only the person who ran this job (${view.requestedBy.email ?? view.requestedBy.personId}) or a Kitsu manager or admin can cancel it; ${name} is ${person.role}.`,
+      );
+    }
+    case 'token':
+      return { by: 'a holder of the actions token (AUTH_MODE=token)' };
+    case 'none':
+      return { by: 'someone (AUTH_MODE=none, caller unknown)' };
+  }
+}
 
 const ListQuery = z.object({
   person: z.guid().optional(),
@@ -77,6 +112,39 @@ export function jobsRouter(deps: AppDeps): Router {
       return;
     }
     ctx.body = view;
+  });
+
+  router.post('/jobs/:id/cancel', async (ctx) => {
+    const { view } = await viewOf(ctx);
+    const caller = await deps.identity.identify(credentialsOf(ctx));
+    const who = canceller(caller, view);
+    if (caller.mode === 'none') {
+      deps.logger.warn({ jobId: view.id }, 'cancel accepted without knowing who asked (AUTH_MODE=none)');
+    }
+    const answer = await deps.queues.cancel(view.id, who, deps.config.retention.failed.age);
+    if (answer.outcome === 'unknown') {
+      throw new HttpProblem(404, 'unknown_job', `There is no job ${view.id}.`);
+    }
+    if (answer.outcome === 'finished') {
+      throw new HttpProblem(
+        409,
+        'job_finished',
+        `Job ${view.id} has already ended (${answer.view.state}); there is nothing to cancel.`,
+      );
+    }
+    deps.logger.info(
+      { jobId: view.id, by: who.by, personId: who.personId, state: view.state },
+      'cancel requested',
+    );
+    const statusUrl = `${publicUrl}/jobs/${view.id}`;
+    if (wantsHtml(ctx)) {
+      ctx.redirect(statusUrl);
+      ctx.status = 303;
+      return;
+    }
+    ctx.status = 202;
+    ctx.set('Location', statusUrl);
+    ctx.body = { jobId: view.id, state: answer.view.state, cancelledBy: who.by, statusUrl };
   });
 
   router.get('/jobs/:id/result', async (ctx) => {

@@ -25,3 +25,4 @@ export {
 } from './flamenco.ts';
 export { AfanasyBlock, AfanasyFarm, AfanasyJob, type AfanasyFarmOptions } from './afanasy.ts';
 export { defaultRetryPolicy, type RetryPolicy } from './retry.ts';
+export { createFarms, type FarmRuntime } from './runtime.ts';

@@ -1,6 +1,8 @@
 import type { Job } from 'bullmq';
-import type { JobData, JobKind, KindOptions, KindResult, Logger } from '@kitsu-actions/shared';
+import type { JobData, JobKind, KindOptions, KindResult, Link, Logger } from '@kitsu-actions/shared';
 import type { ZouClient } from '@kitsu-actions/zou';
+import type { FarmRuntime } from '../farms/index.ts';
+import type { JobStore } from '../job-store.ts';
 
 /** What every handler gets: its validated data, typed options, progress, a logger and a cancel signal. */
 export interface HandlerContext<K extends JobKind> {
@@ -12,7 +14,12 @@ export interface HandlerContext<K extends JobKind> {
   publicUrl: string;
   /** The bot's Zou client, when KITSU_URL and KITSU_BOT_TOKEN are configured. */
   zou: ZouClient | undefined;
-  progress: (percent: number, message: string) => Promise<void>;
+  /** `links` are shown on the status page (e.g. each farm job's own page) and kept after the job ends. */
+  progress: (percent: number, message: string, links?: Link[]) => Promise<void>;
+  /** The render farms this worker reaches (FLAMENCO_URL, AFANASY_HOST) and how to watch them. */
+  farms: FarmRuntime;
+  /** What the handler records about this job, kept across restarts (see job-store.ts). */
+  store: JobStore;
 }
 
 export type Handler<K extends JobKind> = (context: HandlerContext<K>) => Promise<KindResult<K>>;

@@ -33,8 +33,11 @@ export interface FakeAfanasyControl {
   advance(ms: number): void;
   /** Marks the running task of job `id` (or its next ready one) as errored: the job state gains ` ERR`. */
   failJob(id: number): void;
-  /** Delays every answer by `ms` (0 turns it off). */
-  slow(ms: number): void;
+  /**
+   * Delays answers by `ms` (0 turns it off), after the message is handled (a submitted job exists).
+   * With `match`, only answers to messages it accepts (e.g. the submission of one job).
+   */
+  slow(ms: number, match?: (message: unknown) => boolean): void;
   /**
    * The next `count` connections get only half of their answer before the connection is dropped. With
    * `process: true` (default) the message is handled first (a submitted job exists), else it is not.
@@ -93,6 +96,7 @@ export async function startFakeAfanasy(options: FakeAfanasyOptions = {}): Promis
     nextSerial: 1,
   };
   let slowMs = 0;
+  let slowMatch: ((message: unknown) => boolean) | undefined;
   let drops: { remaining: number; process: boolean }[] = [];
   let refusals: { remaining: number; reason: string }[] = [];
   const closing = new AbortController();
@@ -389,7 +393,9 @@ export async function startFakeAfanasy(options: FakeAfanasyOptions = {}): Promis
     if (drop !== undefined) drop.remaining -= 1;
     let reply: ReturnType<typeof answer> | null = null;
     if (drop === undefined || drop.process) reply = answer(body);
-    if (slowMs > 0) await delay(slowMs, undefined, { signal: closing.signal });
+    if (slowMs > 0 && (slowMatch?.(reply?.message) ?? true)) {
+      await delay(slowMs, undefined, { signal: closing.signal });
+    }
     const bytes = frameAnswer(framing, JSON.stringify(reply?.json ?? { error: 'dropped' }));
     state.requests.push({
       framing,
@@ -469,8 +475,9 @@ export async function startFakeAfanasy(options: FakeAfanasyOptions = {}): Promis
       task.finishesAt = null;
       if (wasRunning) startNext(job);
     },
-    slow: (ms) => {
+    slow: (ms, match) => {
       slowMs = ms;
+      slowMatch = match;
     },
     refuseNext: (count, reason) => {
       refusals.push({ remaining: count, reason });
@@ -487,6 +494,7 @@ export async function startFakeAfanasy(options: FakeAfanasyOptions = {}): Promis
     },
     clearFaults: () => {
       slowMs = 0;
+      slowMatch = undefined;
       drops = [];
       refusals = [];
     },

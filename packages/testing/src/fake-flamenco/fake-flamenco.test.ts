@@ -321,6 +321,26 @@ describe('fake Flamenco Manager', () => {
     expect(performance.now() - started).toBeGreaterThanOrEqual(140);
   });
 
+  it('slowAnswers: stores the job at once but holds the answer, for the matching bodies only', async () => {
+    farm.control.slowAnswers(60_000, {
+      method: 'POST',
+      path: '/api/v3/jobs',
+      body: (body) => JSON.stringify(body).includes('SH020'),
+    });
+    const held = call(farm, '/api/v3/jobs', {
+      method: 'POST',
+      body: validJob({ name: 'SPF_SH020 lighting' }),
+    });
+    // The submission is recorded while its answer is still held.
+    await vi.waitFor(() => expect(farm.state.submissions).toHaveLength(1), { timeout: 5000 });
+    const other = await call(farm, '/api/v3/jobs', { method: 'POST', body: validJob() });
+    expect(other.status).toBe(200);
+    expect(farm.state.submissions).toHaveLength(2);
+    // A client that gives up never hears; close() drops the held answer.
+    await farm.close();
+    await expect(held).rejects.toThrow();
+  });
+
   it('refuses connections, then accepts them again on the same port', async () => {
     await farm.control.refuseConnections();
     await expect(fetch(`${farm.url}/api/v3/version`)).rejects.toThrow();

@@ -3,6 +3,7 @@ export type {
   FakeFlamenco,
   FakeFlamencoControl,
   FakeFlamencoOptions,
+  FlamencoAnswerMatcher,
   FlamencoRouteMatcher,
 } from './server.ts';
 export type {

@@ -42,6 +42,11 @@ export interface FlamencoRouteMatcher {
   path?: string | RegExp;
 }
 
+/** Also matches on the parsed request body, e.g. to hold the submission of one job only. */
+export interface FlamencoAnswerMatcher extends FlamencoRouteMatcher {
+  body?: (body: unknown) => boolean;
+}
+
 export interface FakeFlamencoControl {
   /** Moves simulated time forward, running every job transition due on the way. */
   advance(ms: number): void;
@@ -53,6 +58,11 @@ export interface FakeFlamencoControl {
   busy(count: number, retryAfterSeconds: number, match?: FlamencoRouteMatcher): void;
   /** Delays matching requests by `ms` (0 turns it off). */
   slow(ms: number, match?: FlamencoRouteMatcher): void;
+  /**
+   * Handles matching requests at once (a submitted job is stored, the request is logged) but holds their
+   * answer for `ms` (0 turns it off): a client that dies meanwhile never learns what happened.
+   */
+  slowAnswers(ms: number, match?: FlamencoAnswerMatcher): void;
   /** Closes the listener and drops open connections: clients get ECONNREFUSED. */
   refuseConnections(): Promise<void>;
   /** Listens again on the same port. */
@@ -152,6 +162,7 @@ export async function startFakeFlamenco(options: FakeFlamencoOptions = {}): Prom
   };
   const failRules: FailRule[] = [];
   let slowRules: SlowRule[] = [];
+  let slowAnswerRules: (SlowRule & FlamencoAnswerMatcher)[] = [];
   const closing = new AbortController();
 
   const iso = () => new Date(state.now).toISOString();
@@ -435,8 +446,17 @@ export async function startFakeFlamenco(options: FakeFlamencoOptions = {}): Prom
     return { route, names, pattern: new RegExp(`^${source}$`) };
   });
 
-  const send = (res: ServerResponse, answer: Answer, log: Omit<FlamencoRequestLogEntry, 'status'>) => {
+  const send = async (
+    res: ServerResponse,
+    answer: Answer,
+    log: Omit<FlamencoRequestLogEntry, 'status'>,
+  ): Promise<void> => {
     state.requests.push({ ...log, status: answer.status });
+    for (const rule of slowAnswerRules) {
+      if (rule.ms > 0 && matches(rule, log.method, log.path) && (rule.body?.(log.body) ?? true)) {
+        await delay(rule.ms, undefined, { signal: closing.signal });
+      }
+    }
     if (res.destroyed) return;
     const headers: Record<string, string> = { ...answer.headers };
     let payload = '';
@@ -483,7 +503,7 @@ export async function startFakeFlamenco(options: FakeFlamencoOptions = {}): Prom
         fail.status === 503
           ? 'database is too busy, try again later'
           : `injected failure ${String(fail.status)}`;
-      send(
+      await send(
         res,
         { status: fail.status, headers, body: { code: fail.status, message } },
         { ...log, injected: true },
@@ -496,21 +516,21 @@ export async function startFakeFlamenco(options: FakeFlamencoOptions = {}): Prom
       return m === null ? [] : [{ ...c, match: m }];
     });
     if (candidates.length === 0) {
-      send(res, { status: 404, body: { message: 'Not Found' } }, log);
+      await send(res, { status: 404, body: { message: 'Not Found' } }, log);
       return;
     }
     // Like echo: a path known for another method is 405 (this is how `POST /api/v3/jobs/query` answers
     // since 3.6: the path now only matches `GET /api/v3/jobs/{job_id}`).
     const found = candidates.find((c) => c.route.method === method);
     if (found === undefined) {
-      send(res, { status: 405, body: { message: 'Method Not Allowed' } }, log);
+      await send(res, { status: 405, body: { message: 'Method Not Allowed' } }, log);
       return;
     }
     if (method === 'POST' && bodyProblem === null && body === undefined) {
       bodyProblem = 'request body has an error: value is required but missing';
     }
     if (bodyProblem !== null) {
-      send(res, { status: 400, body: { message: bodyProblem } }, log);
+      await send(res, { status: 400, body: { message: bodyProblem } }, log);
       return;
     }
     const params: Record<string, string> = {};
@@ -523,7 +543,7 @@ export async function startFakeFlamenco(options: FakeFlamencoOptions = {}): Prom
     } catch (error) {
       answer = { status: 500, body: { code: 500, message: `unexpected error: ${String(error)}` } };
     }
-    send(res, answer, log);
+    await send(res, answer, log);
   };
 
   const server: Server = createServer((req, res) => {
@@ -582,6 +602,12 @@ export async function startFakeFlamenco(options: FakeFlamencoOptions = {}): Prom
       slowRules = slowRules.filter((r) => r.method !== match.method || String(r.path) !== String(match.path));
       if (ms > 0) slowRules.push({ ...match, ms });
     },
+    slowAnswers: (ms, match = {}) => {
+      slowAnswerRules = slowAnswerRules.filter(
+        (r) => r.method !== match.method || String(r.path) !== String(match.path) || r.body !== match.body,
+      );
+      if (ms > 0) slowAnswerRules.push({ ...match, ms });
+    },
     refuseConnections: stopListening,
     acceptConnections: async () => {
       if (listening || closed) return;
@@ -592,6 +618,7 @@ export async function startFakeFlamenco(options: FakeFlamencoOptions = {}): Prom
     clearFaults: () => {
       failRules.length = 0;
       slowRules = [];
+      slowAnswerRules = [];
     },
     requests: (match = {}) => state.requests.filter((r) => matches(match, r.method, r.path)),
   };

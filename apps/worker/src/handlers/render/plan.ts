@@ -1,0 +1,174 @@
+import { UnrecoverableError } from 'bullmq';
+import {
+  TemplateValueError,
+  type ActionRequest,
+  type RenderEntityType,
+  type TemplateValues,
+} from '@kitsu-actions/shared';
+import type { Entity, Project, Task, TaskBatch, TaskType } from '@kitsu-actions/zou';
+
+/** One selected task to render: what Kitsu knows of it, and the values its templates are filled with. */
+export interface ShotPlan {
+  task: Task;
+  entity: Entity;
+  project: Project;
+  /** `SQ010 / SH010` (with the episode when there is one), for messages and comments. */
+  label: string;
+  frameIn: number;
+  frameOut: number;
+  fps: number | undefined;
+  values: TemplateValues;
+}
+
+/** A number Kitsu may keep as a number or as a string ("25", "23.976"). */
+function numberOf(value: unknown): number | undefined {
+  if (typeof value === 'number') return Number.isFinite(value) ? value : undefined;
+  if (typeof value === 'string' && /^\s*-?\d+(\.\d+)?\s*$/.test(value)) return Number(value);
+  return undefined;
+}
+
+function kindOf(entity: Entity, taskType: TaskType | undefined): string {
+  return (entity.type ?? taskType?.for_entity ?? 'entity').toLowerCase();
+}
+
+/** The shot's sequence and episode (or a sequence's episode), walking up the parents Kitsu sent. */
+function parentsOf(
+  batch: TaskBatch,
+  entity: Entity,
+  kind: string,
+): { sequence: Entity | undefined; episode: Entity | undefined } {
+  const parent = entity.parent_id === null ? undefined : batch.entities[entity.parent_id];
+  if (kind === 'sequence') return { sequence: entity, episode: parent };
+  if (kind === 'episode') return { sequence: undefined, episode: entity };
+  if (kind !== 'shot') return { sequence: undefined, episode: undefined };
+  const grandParent = parent?.parent_id == null ? undefined : batch.entities[parent.parent_id];
+  return { sequence: parent, episode: grandParent };
+}
+
+/** Frames from the shot's `data.frame_in`/`frame_out`, else 1..`nb_frames`. */
+function framesOf(entity: Entity): { frameIn: number; frameOut: number } | undefined {
+  const frameIn = numberOf(entity.data?.['frame_in']);
+  const frameOut = numberOf(entity.data?.['frame_out']);
+  if (
+    frameIn !== undefined &&
+    frameOut !== undefined &&
+    Number.isInteger(frameIn) &&
+    Number.isInteger(frameOut) &&
+    frameIn <= frameOut
+  ) {
+    return { frameIn, frameOut };
+  }
+  if (entity.nb_frames !== null && entity.nb_frames > 0) return { frameIn: 1, frameOut: entity.nb_frames };
+  return undefined;
+}
+
+function positive(value: number | undefined): number | undefined {
+  return value !== undefined && value > 0 ? value : undefined;
+}
+
+const plural = (count: number, word: string): string => `${count} ${word}${count === 1 ? '' : 's'}`;
+
+/**
+ * The selection as shots to render, in the order of the request. Throws an UnrecoverableError naming
+ * every task that cannot be rendered (not of an allowed entity type, no frame range): nothing is
+ * submitted for a selection with such a task.
+ */
+export function planShots(options: {
+  batch: TaskBatch;
+  request: ActionRequest;
+  jobId: string;
+  actionId: string;
+  actionName: string;
+  allowEntityTypes: readonly RenderEntityType[];
+}): ShotPlan[] {
+  const { batch, request } = options;
+  if (batch.missing.length > 0) {
+    throw new UnrecoverableError(
+      `Kitsu has no task ${batch.missing.slice(0, 5).join(', ')}${batch.missing.length > 5 ? ' …' : ''}; nothing was submitted.`,
+    );
+  }
+  const refused = new Map<string, string[]>();
+  const noFrames: string[] = [];
+  const plans: ShotPlan[] = [];
+  for (const taskId of request.taskIds) {
+    const task = batch.tasks[taskId];
+    if (task === undefined) continue;
+    const entity = batch.entities[task.entity_id];
+    const project = batch.projects[task.project_id];
+    if (entity === undefined || project === undefined) {
+      throw new Error(`Kitsu did not return the entity or project of task ${taskId}`);
+    }
+    const taskType = batch.taskTypes[task.task_type_id];
+    const kind = kindOf(entity, taskType);
+    const { sequence, episode } = parentsOf(batch, entity, kind);
+    const label = [episode?.name, kind === 'sequence' ? undefined : sequence?.name, entity.name]
+      .filter((name): name is string => name !== undefined)
+      .join(' / ');
+    const what = `${label} (${taskType?.name ?? 'task'})`;
+    if (!(options.allowEntityTypes as readonly string[]).includes(kind)) {
+      refused.set(kind, [...(refused.get(kind) ?? []), what]);
+      continue;
+    }
+    const frames = framesOf(entity);
+    if (frames === undefined) {
+      noFrames.push(what);
+      continue;
+    }
+    const fps = positive(numberOf(entity.data?.['fps'])) ?? positive(numberOf(project.fps));
+    const values: TemplateValues = {
+      'project.id': project.id,
+      'project.name': project.name,
+      ...(project.code ? { 'project.code': project.code } : {}),
+      ...(episode ? { 'episode.id': episode.id, 'episode.name': episode.name } : {}),
+      ...(sequence ? { 'sequence.id': sequence.id, 'sequence.name': sequence.name } : {}),
+      ...(kind === 'shot' ? { 'shot.id': entity.id, 'shot.name': entity.name } : {}),
+      'entity.id': entity.id,
+      'entity.name': entity.name,
+      'entity.type': kind,
+      'task.id': task.id,
+      'task.name': task.name,
+      ...(taskType ? { 'taskType.name': taskType.name } : {}),
+      ...(taskType?.short_name ? { 'taskType.shortName': taskType.short_name } : {}),
+      frames: `${frames.frameIn}-${frames.frameOut}`,
+      frameIn: frames.frameIn,
+      frameOut: frames.frameOut,
+      nbFrames: frames.frameOut - frames.frameIn + 1,
+      ...(fps === undefined ? {} : { fps }),
+      jobId: options.jobId,
+      'person.id': request.personId,
+      ...(request.personEmail ? { 'person.email': request.personEmail } : {}),
+      'action.id': options.actionId,
+    };
+    plans.push({ task, entity, project, label, ...frames, fps, values });
+  }
+  const problems: string[] = [];
+  for (const [kind, tasks] of refused) {
+    problems.push(
+      `${plural(tasks.length, `${kind} task`)} selected (${tasks.slice(0, 3).join(', ')}${tasks.length > 3 ? ' …' : ''}), but "${options.actionName}" renders ${options.allowEntityTypes.join(', ')} tasks only (the action's allowEntityTypes)`,
+    );
+  }
+  if (noFrames.length > 0) {
+    problems.push(
+      `no frame range in Kitsu for ${noFrames.slice(0, 3).join(', ')}${noFrames.length > 3 ? ' …' : ''} (set the shot's frame in/out or its number of frames)`,
+    );
+  }
+  if (problems.length > 0) throw new UnrecoverableError(`Nothing was submitted: ${problems.join('; ')}.`);
+  if (plans.length === 0) throw new UnrecoverableError('Nothing to render: the selection has no task.');
+  return plans;
+}
+
+/** Builds every farm job before any is submitted, so a template that cannot be filled submits nothing. */
+export function buildAll<J>(plans: readonly ShotPlan[], build: (plan: ShotPlan) => J): J[] {
+  return plans.map((plan) => {
+    try {
+      return build(plan);
+    } catch (error) {
+      if (error instanceof TemplateValueError) {
+        throw new UnrecoverableError(
+          `Nothing was submitted: ${plan.label}: ${error.message} (Kitsu has no ${error.field} for it).`,
+        );
+      }
+      throw error;
+    }
+  });
+}

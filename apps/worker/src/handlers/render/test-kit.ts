@@ -1,0 +1,235 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Job, QueueEvents } from 'bullmq';
+import {
+  JobProgress,
+  JobQueues,
+  createRedis,
+  loadConfig,
+  parseCatalogue,
+  type ActionRequest,
+  type Catalogue,
+  type Config,
+  type JobStatusView,
+} from '@kitsu-actions/shared';
+import {
+  startFakeAfanasy,
+  startFakeFlamenco,
+  startFakeZou,
+  type FakeAfanasy,
+  type FakeFlamenco,
+  type FakeZou,
+} from '@kitsu-actions/testing';
+import type { Redis } from 'ioredis';
+
+/** The render actions the tests run: small chunks so the fakes finish in a fraction of a second. */
+export const renderCatalogueYaml = `
+actions:
+  - id: render-flamenco
+    name: Render lighting on Flamenco
+    kind: render.flamenco
+    entityType: shot
+    report: { comment: true }
+    options:
+      priority: 60
+      settings:
+        blendfile: "/prod/{project.code}/{sequence.name}/{shot.name}/lighting.blend"
+        render_output_root: "/render/{project.code}"
+        render_output_path: "/render/{project.code}/{episode.name}/{sequence.name}/{shot.name}/{taskType.name}/######"
+        chunk_size: 40
+        format: PNG
+  - id: render-cgru
+    name: Render lighting on CGRU
+    kind: render.cgru
+    entityType: shot
+    report: { comment: true }
+    options:
+      service: blender
+      framesPerTask: 40
+      priority: 120
+      command: "blender -b /prod/{project.code}/{sequence.name}/{shot.name}/lighting.blend -o /render/{shot.name}/#### -f @#@"
+      workingDirectory: "/prod/{project.code}"
+      cancelMode: delete
+  - id: render-cgru-stop
+    name: Render on CGRU (stop on cancel)
+    kind: render.cgru
+    options:
+      command: "blender -b /prod/{shot.name}.blend -f @#@"
+      cancelMode: stop
+  - id: render-any
+    name: Render anything on Flamenco
+    kind: render.flamenco
+    options:
+      allowEntityTypes: [shot, asset]
+      settings:
+        blendfile: "/prod/{entity.name}.blend"
+        render_output_path: "/render/{entity.name}/######"
+`;
+
+/** Writes YAML to a file of its own, for a worker process (it reads ACTIONS_FILE). */
+export function catalogueFile(yaml: string): string {
+  const dir = mkdtempSync(path.join(tmpdir(), 'kitsu-actions-'));
+  const file = path.join(dir, 'actions.yaml');
+  writeFileSync(file, yaml);
+  return file;
+}
+
+export interface RenderWorld {
+  zou: FakeZou;
+  flamenco: FakeFlamenco;
+  afanasy: FakeAfanasy;
+  prefix: string;
+  config: Config;
+  /** The environment a worker process of this world needs. */
+  env: Record<string, string>;
+  catalogue: Catalogue;
+  queues: JobQueues;
+  connection: Redis;
+  /** Lighting tasks of E01/SQ010/SH010, E01/SQ010/SH020 and E01/SQ020/SH010 (frames kept as strings). */
+  lightingTasks: string[];
+  /** Queues a job as the receiver would (the manager asked for it). */
+  enqueue(actionId: string, taskIds: string[]): Promise<string>;
+  view(jobId: string): Promise<JobStatusView | undefined>;
+  /** Waits for the job's final event (not a timer), then returns its status view. */
+  finished(jobId: string, timeoutMs?: number): Promise<JobStatusView>;
+  /** Starts the farms' clocks (worlds made with `tick: false`): simulated time moves with real time. */
+  runFarms(): void;
+  /** Progress events of a job so far, in order. */
+  progress(jobId: string): JobProgress[];
+  /** Polls until `check` holds (bounded by a deadline), for state the fakes hold. */
+  until(check: () => boolean | Promise<boolean>, what: string, timeoutMs?: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startRenderWorld(
+  redisUrl: string,
+  options: {
+    env?: Record<string, string>;
+    /** False: the farms' clocks stand still until the test moves them (`runFarms`). Default true. */
+    tick?: boolean;
+  } = {},
+): Promise<RenderWorld> {
+  const overrides = options.env ?? {};
+  const tickMs = options.tick === false ? {} : { tickMs: 25 };
+  const zou = await startFakeZou();
+  const flamenco = await startFakeFlamenco({ startDelayMs: 100, taskMs: 150, transitionMs: 100, ...tickMs });
+  const afanasy = await startFakeAfanasy({ startDelayMs: 100, taskMs: 150, ...tickMs });
+  let clock: NodeJS.Timeout | undefined;
+  const prefix = `{kat-${randomUUID().slice(0, 8)}}`;
+  const env: Record<string, string> = {
+    REDIS_URL: redisUrl,
+    QUEUE_PREFIX: prefix,
+    PUBLIC_URL: 'https://kitsu.studio.example/kitsu-actions',
+    KITSU_URL: zou.url,
+    KITSU_BOT_TOKEN: zou.seed.botToken,
+    AUTH_MODE: 'none',
+    FLAMENCO_URL: flamenco.url,
+    AFANASY_HOST: afanasy.host,
+    AFANASY_PORT: String(afanasy.port),
+    AFANASY_JOB_URL: 'http://cgru.studio.example/#{id}-{serial}',
+    FARM_POLL_INTERVAL_MS: '50',
+    FARM_POLL_MAX_INTERVAL_MS: '200',
+    FARM_RETRIES: '1',
+    FARM_TIMEOUT_MS: '3000',
+    FARM_UNREACHABLE_TIMEOUT_S: '1',
+    JOB_LOCK_MS: '1000',
+    STALLED_CHECK_MS: '1000',
+    LOG_LEVEL: 'silent',
+    ...overrides,
+  };
+  const config = loadConfig(env);
+  const catalogue = parseCatalogue(renderCatalogueYaml, 'render test catalogue');
+  const connection = createRedis(redisUrl, 'producer', 2000);
+  connection.on('error', () => undefined);
+  await new Promise<void>((resolve) => connection.once('ready', resolve));
+  const queues = new JobQueues(connection, { prefix, timeoutMs: 2000, dedupWindowMs: 0 });
+  const spf = zou.seed.ids.tasks.spf;
+  // Four tasks per shot (layout, animation, lighting, compositing): lighting is the third.
+  const lightingTasks = [0, 1, 4].map((shot) => spf[shot * 4 + 2] ?? '');
+  const events = new Map<string, { events: QueueEvents; connection: Redis }>();
+  const eventsOf = async (queue: string): Promise<QueueEvents> => {
+    let found = events.get(queue);
+    if (!found) {
+      const eventsConnection = createRedis(redisUrl, 'consumer');
+      found = {
+        events: new QueueEvents(queue, { connection: eventsConnection, prefix }),
+        connection: eventsConnection,
+      };
+      events.set(queue, found);
+      await found.events.waitUntilReady();
+    }
+    return found.events;
+  };
+  const progress = new Map<string, JobProgress[]>();
+  (await eventsOf('render')).on('progress', ({ jobId, data }) => {
+    const parsed = JobProgress.safeParse(data);
+    if (parsed.success) progress.set(jobId, [...(progress.get(jobId) ?? []), parsed.data]);
+  });
+
+  const world: RenderWorld = {
+    zou,
+    flamenco,
+    afanasy,
+    prefix,
+    config,
+    env,
+    catalogue,
+    queues,
+    connection,
+    lightingTasks,
+    async enqueue(actionId, taskIds) {
+      const action = catalogue.actions.find((item) => item.id === actionId);
+      if (action === undefined) throw new Error(`no action ${actionId}`);
+      const request: ActionRequest = {
+        actionId,
+        personId: zou.seed.ids.persons.lighter,
+        personEmail: 'lena.becker@studio.example',
+        projectId: zou.seed.ids.projects.spf,
+        taskIds,
+        entityType: 'shot',
+        origin: {},
+        mode: 'form',
+        receivedAt: new Date().toISOString(),
+      };
+      return (await queues.enqueue(action, request)).id;
+    },
+    progress: (jobId) => progress.get(jobId) ?? [],
+    runFarms() {
+      clock ??= setInterval(() => {
+        flamenco.control.advance(25);
+        afanasy.control.advance(25);
+      }, 25);
+    },
+    async view(jobId) {
+      return (await queues.find(jobId))?.view;
+    },
+    async finished(jobId, timeoutMs = 20_000) {
+      const queue = queues.queue('render');
+      const job = await Job.fromId(queue, jobId);
+      if (!job) throw new Error(`no job ${jobId}`);
+      // A failure is an outcome too: the view says which.
+      await job.waitUntilFinished(await eventsOf('render'), timeoutMs).catch(() => undefined);
+      const view = await world.view(jobId);
+      if (view === undefined) throw new Error(`job ${jobId} is gone`);
+      return view;
+    },
+    async until(check, what, timeoutMs = 15_000) {
+      const deadline = Date.now() + timeoutMs;
+      while (!(await check())) {
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    },
+    async close() {
+      clearInterval(clock);
+      await Promise.all([...events.values()].map((item) => item.events.close()));
+      for (const item of events.values()) item.connection.disconnect();
+      await queues.close();
+      connection.disconnect();
+      await Promise.all([zou.close(), flamenco.close(), afanasy.close()]);
+    },
+  };
+  return world;
+}
