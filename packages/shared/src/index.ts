@@ -75,3 +75,13 @@ export {
   type TemplateValues,
 } from './render.ts';
 export { checkCatalogueFarms, farmOfKind } from './farms.ts';
+export {
+  backoffMs,
+  defaultRetryPolicy,
+  errorCode,
+  isNotSent,
+  networkReason,
+  parseRetryAfter,
+  sleep,
+  type RetryPolicy,
+} from './retry.ts';

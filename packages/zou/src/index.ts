@@ -11,7 +11,7 @@ export type {
   ZouEntityKind,
 } from './client.ts';
 export type { ZouAuth, ZouLogger } from './transport.ts';
-export { parseRetryAfter } from './transport.ts';
+export { parseRetryAfter } from '@kitsu-actions/shared';
 export {
   ZouAuthError,
   ZouError,

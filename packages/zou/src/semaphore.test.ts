@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { Semaphore } from './semaphore.ts';
-import { parseRetryAfter } from './transport.ts';
 
 /** Lets every pending microtask run (a macrotask boundary, not a timer). */
 const flush = async () => new Promise<void>((resolve) => setImmediate(resolve));
@@ -44,16 +43,5 @@ describe('Semaphore', () => {
 
   it('rejects a limit below 1', () => {
     expect(() => new Semaphore(0)).toThrow(RangeError);
-  });
-});
-
-describe('parseRetryAfter', () => {
-  it('reads delta-seconds and HTTP dates', () => {
-    expect(parseRetryAfter('3')).toBe(3000);
-    const now = Date.UTC(2025, 0, 1, 12, 0, 0);
-    expect(parseRetryAfter('Wed, 01 Jan 2025 12:00:05 GMT', now)).toBe(5000);
-    expect(parseRetryAfter('Wed, 01 Jan 2025 11:00:00 GMT', now)).toBe(0);
-    expect(parseRetryAfter(null)).toBeNull();
-    expect(parseRetryAfter('soon')).toBeNull();
   });
 });

@@ -3,6 +3,7 @@ import type { z } from 'zod';
 import { ZouAuthError, ZouError, ZouNetworkError, ZouResponseError } from './errors.ts';
 import { LoginResponse, RefreshResponse, ZouErrorBody } from './schemas.ts';
 import { Semaphore } from './semaphore.ts';
+import { backoffMs, isNotSent, networkReason, parseRetryAfter } from '@kitsu-actions/shared';
 
 /** The subset of a pino logger this package uses. */
 export interface ZouLogger {
@@ -69,7 +70,6 @@ interface RawAnswer {
   text: string;
 }
 
-const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
 // What a JWT may contain: guards headers and the cookie against injection.
 const TOKEN_PATTERN = /^[A-Za-z0-9_\-.]+$/;
 
@@ -298,21 +298,11 @@ export class ZouTransport {
   }
 
   #backoff(attempt: number): number {
-    const ceiling = Math.min(this.#retryMaxDelayMs, this.#retryBaseDelayMs * 2 ** (attempt - 1));
-    // Equal jitter: never less than half the ceiling, so backoff still grows.
-    return Math.round(ceiling / 2 + (Math.random() * ceiling) / 2);
+    return backoffMs({ baseDelayMs: this.#retryBaseDelayMs, maxDelayMs: this.#retryMaxDelayMs }, attempt);
   }
 
   #networkReason(error: unknown): string {
-    if (error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError')) {
-      return `no answer within ${String(this.#timeoutMs)} ms`;
-    }
-    const code = errorCode(error);
-    const message = error instanceof Error ? error.message : String(error);
-    const cause = error instanceof Error && error.cause instanceof Error ? error.cause.message : null;
-    return [message, cause, code === null || cause?.includes(code) === true ? null : code]
-      .filter((part): part is string => part !== null && part !== '')
-      .join(': ');
+    return networkReason(error, this.#timeoutMs);
   }
 
   #errorInit(req: Pick<ZouRequest<z.ZodType>, 'method' | 'route'>, answer: RawAnswer) {
@@ -370,34 +360,4 @@ function summarizeIssues(error: z.ZodError): string {
   });
   const more = error.issues.length > 3 ? ` (+${String(error.issues.length - 3)} more)` : '';
   return `${shown.join('; ')}${more}`;
-}
-
-function errorCode(error: unknown): string | null {
-  let current: unknown = error;
-  for (let depth = 0; depth < 4 && current !== null && typeof current === 'object'; depth += 1) {
-    if ('code' in current && typeof current.code === 'string') return current.code;
-    if (current instanceof AggregateError) {
-      const first: unknown = current.errors[0];
-      current = first;
-      continue;
-    }
-    current = 'cause' in current ? current.cause : null;
-  }
-  return null;
-}
-
-/** The request never left this machine, so repeating it cannot duplicate a write. */
-function isNotSent(error: unknown): boolean {
-  const code = errorCode(error);
-  return code !== null && NOT_SENT_CODES.has(code);
-}
-
-/** `Retry-After` in ms: delta-seconds or an HTTP date; null when absent or unreadable. */
-export function parseRetryAfter(value: string | null, now: number = Date.now()): number | null {
-  if (value === null) return null;
-  const trimmed = value.trim();
-  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
-  const date = Date.parse(trimmed);
-  if (Number.isNaN(date)) return null;
-  return Math.max(0, date - now);
 }

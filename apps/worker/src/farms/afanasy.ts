@@ -20,8 +20,7 @@ import type {
   FarmLogger,
   RenderFarm,
 } from './farm.ts';
-import { backoffMs, defaultRetryPolicy, sleep } from './retry.ts';
-import type { RetryPolicy } from './retry.ts';
+import { backoffMs, defaultRetryPolicy, sleep, type RetryPolicy } from '@kitsu-actions/shared';
 
 const int = () => z.number().int();
 

@@ -16,8 +16,15 @@ import type {
   FarmLogger,
   RenderFarm,
 } from './farm.ts';
-import { backoffMs, defaultRetryPolicy, isNotSent, networkReason, parseRetryAfter, sleep } from './retry.ts';
-import type { RetryPolicy } from './retry.ts';
+import {
+  backoffMs,
+  defaultRetryPolicy,
+  isNotSent,
+  networkReason,
+  parseRetryAfter,
+  sleep,
+  type RetryPolicy,
+} from '@kitsu-actions/shared';
 
 /** Flamenco's frame syntax: `1-250`, `1,3,5-9`. */
 const FRAMES = /^\s*-?\d+\s*(-\s*-?\d+\s*)?(,\s*-?\d+\s*(-\s*-?\d+\s*)?)*$/;

@@ -24,5 +24,5 @@ export {
   type FlamencoFarmOptions,
 } from './flamenco.ts';
 export { AfanasyBlock, AfanasyFarm, AfanasyJob, type AfanasyFarmOptions } from './afanasy.ts';
-export { defaultRetryPolicy, type RetryPolicy } from './retry.ts';
+export { defaultRetryPolicy, type RetryPolicy } from '@kitsu-actions/shared';
 export { createFarms, type FarmRuntime } from './runtime.ts';

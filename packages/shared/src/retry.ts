@@ -1,3 +1,4 @@
+/** Retrying HTTP and TCP peers (Zou, render farms): backoff, Retry-After, and whether a request was sent. */
 import { setTimeout as delay } from 'node:timers/promises';
 
 export interface RetryPolicy {
@@ -18,7 +19,7 @@ export const defaultRetryPolicy: RetryPolicy = {
   maxRetryAfterMs: 60_000,
 };
 
-export function backoffMs(policy: RetryPolicy, attempt: number): number {
+export function backoffMs(policy: Pick<RetryPolicy, 'baseDelayMs' | 'maxDelayMs'>, attempt: number): number {
   const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1));
   // Equal jitter: never less than half the ceiling, so backoff still grows.
   return Math.round(ceiling / 2 + (Math.random() * ceiling) / 2);
