@@ -6,7 +6,7 @@ import {
   type JobQueues,
   type Logger,
 } from '@kitsu-actions/shared';
-import { createZouClient, type ZouClient } from '@kitsu-actions/zou';
+import { botZouClient, type ZouClient } from '@kitsu-actions/zou';
 import { createAuthorizer, type Authorizer } from './authorization.ts';
 import {
   SessionCache,
@@ -37,16 +37,7 @@ const sessionCacheEntries = 1000;
 
 /** The receiver's Zou client: the bot, with short timeouts (a person is waiting on the answer). */
 export function receiverZouClient(config: Pick<Config, 'kitsu'>, logger: Logger): ZouClient | undefined {
-  const kitsu = config.kitsu;
-  if (kitsu?.botToken === undefined) return undefined;
-  return createZouClient({
-    baseUrl: kitsu.url,
-    auth: { token: kitsu.botToken },
-    timeoutMs: kitsu.timeoutMs,
-    retries: 1,
-    maxRetryAfterMs: 2000,
-    logger: logger.child({ peer: 'zou' }),
-  });
+  return botZouClient(config.kitsu, logger, { retries: 1, maxRetryAfterMs: 2000 });
 }
 
 /** Identity and authorization for the configured AUTH_MODE. Makes no request: nothing is contacted yet. */

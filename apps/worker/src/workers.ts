@@ -10,7 +10,7 @@ import {
   type JobKind,
   type Logger,
 } from '@kitsu-actions/shared';
-import { createZouClient, type ZouClient } from '@kitsu-actions/zou';
+import { botZouClient, type ZouClient } from '@kitsu-actions/zou';
 import { createFarms, type FarmRuntime } from './farms/index.ts';
 import type { HandlerMap } from './handlers/types.ts';
 import { redisJobStore } from './job-store.ts';
@@ -39,14 +39,7 @@ export function checkRegistry(handlers: HandlerMap, queues: readonly QueueName[]
 
 /** The worker's Zou client: the bot, when KITSU_URL and KITSU_BOT_TOKEN are set. Contacts nothing yet. */
 export function workerZouClient(config: Pick<Config, 'kitsu'>, logger: Logger): ZouClient | undefined {
-  const kitsu = config.kitsu;
-  if (kitsu?.botToken === undefined) return undefined;
-  return createZouClient({
-    baseUrl: kitsu.url,
-    auth: { token: kitsu.botToken },
-    timeoutMs: kitsu.timeoutMs,
-    logger: logger.child({ peer: 'zou' }),
-  });
+  return botZouClient(config.kitsu, logger);
 }
 
 /** One BullMQ Worker per queue, each with its own connection that waits for Redis when it is gone. */

@@ -48,3 +48,4 @@ export {
   TaskType,
   ZouErrorBody,
 } from './schemas.ts';
+export { botZouClient } from './bot.ts';
