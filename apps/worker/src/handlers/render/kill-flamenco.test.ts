@@ -1,17 +1,10 @@
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { spawnService } from '@kitsu-actions/testing';
-import { farmSubmissions, killAndRestart, type KillPoint } from './kill-kit.ts';
+import { farmSubmissions, killAndRestart, killPoints } from './kill-kit.ts';
 import { catalogueFile, renderCatalogueYaml, startRenderWorld, type RenderWorld } from './test-kit.ts';
 
 // Five kill points, two jobs of three shots each per kill: ten runs on Flamenco, each shot checked
 // against the fake farm's own record of what it received.
-const points: [string, KillPoint][] = [
-  ['before any submit', { at: 'before-submit' }],
-  ['between the 1st submit and its record', { at: 'after-submit', shot: 1 }],
-  ['between the 2nd submit and its record', { at: 'after-submit', shot: 2 }],
-  ['between the 3rd submit and its record', { at: 'after-submit', shot: 3 }],
-  ['while tracking', { at: 'tracking' }],
-];
 
 let world: RenderWorld | undefined;
 
@@ -21,7 +14,7 @@ afterEach(async () => {
 });
 
 describe('render.flamenco: a worker killed and restarted never submits a shot twice', () => {
-  it.each(points)(
+  it.each(killPoints)(
     'killed %s',
     async (_name, point) => {
       world = await startRenderWorld(inject('redisUrl'), { tick: false });

@@ -119,3 +119,12 @@ export async function killAndRestart(
     await second.stop();
   }
 }
+
+/** Every point a worker is killed at, for three-shot jobs: before, between each submit and its record, while tracking. */
+export const killPoints: [string, KillPoint][] = [
+  ['before any submit', { at: 'before-submit' }],
+  ['between the 1st submit and its record', { at: 'after-submit', shot: 1 }],
+  ['between the 2nd submit and its record', { at: 'after-submit', shot: 2 }],
+  ['between the 3rd submit and its record', { at: 'after-submit', shot: 3 }],
+  ['while tracking', { at: 'tracking' }],
+];
