@@ -49,6 +49,22 @@ describe('double clicks', () => {
     expect(await harness.jobCount()).toBe(before + 1);
   });
 
+  it('a click after a cancel makes a new job, not the cancelled one again', async () => {
+    const selection = ['d3d2a9f4-71b8-4e0a-bf3e-5a6d7e8f9012'];
+    const first = (await (await post(harness.baseUrl, selection)).json()) as { jobId: string };
+    const cancel = await fetch(`${harness.baseUrl}/jobs/${first.jobId}/cancel`, {
+      method: 'POST',
+      headers: { Accept: 'application/json' },
+    });
+    expect(cancel.status).toBeLessThan(300);
+    const again = (await (await post(harness.baseUrl, selection)).json()) as {
+      jobId: string;
+      deduplicated: boolean;
+    };
+    expect(again.deduplicated).toBe(false);
+    expect(again.jobId).not.toBe(first.jobId);
+  });
+
   it('another person or another selection is another job', async () => {
     const before = await harness.jobCount();
     const other = (await (

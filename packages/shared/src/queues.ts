@@ -197,6 +197,8 @@ export class JobQueues {
       // NX: the first person to cancel is the one the job names.
       await this.connection.set(cancelKey(this.options.prefix, id), text, 'EX', keepSeconds, 'NX');
       await this.connection.publish(cancelChannel(this.options.prefix), text);
+      // A click after a cancel is a new request, not a double click on the cancelled one.
+      await found.job.removeDeduplicationKey();
     });
     const after = await this.find(id);
     return { outcome: 'requested', view: after?.view ?? found.view, request };
