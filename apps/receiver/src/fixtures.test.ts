@@ -131,7 +131,11 @@ describe('Kitsu requests replayed byte for byte', () => {
 
       const view = await harness.waitForJob(jobId);
       expect(view['state']).toBe('completed');
-      expect(view['progress']).toEqual({ percent: 100, message: 'Writing the page' });
+      const taskCount = (want.request?.['taskIds'] as unknown[]).length;
+      expect(view['progress']).toEqual({
+        percent: 100,
+        message: `${taskCount} ${taskCount === 1 ? 'task' : 'tasks'} (${String(want.request?.['entityType'])}) from ${String(want.request?.['personEmail'] ?? want.request?.['personId'])}`,
+      });
       const found = await harness.queues.find(jobId);
       const data = found?.job.data as {
         request: Record<string, unknown>;

@@ -56,7 +56,14 @@ const iso = (millis: number | undefined): string | undefined =>
 
 function progressOf(job: Job, state: JobState): JobProgress {
   const parsed = JobProgress.safeParse(job.progress);
-  if (state === 'completed') return { percent: 100, message: parsed.success ? parsed.data.message : 'Done' };
+  if (state === 'completed') {
+    // A page says what it holds; other results keep the handler's last word.
+    const page = PageResult.safeParse(job.returnvalue);
+    return {
+      percent: 100,
+      message: page.success ? page.data.summary : parsed.success ? parsed.data.message : 'Done',
+    };
+  }
   if (parsed.success) return { percent: parsed.data.percent, message: parsed.data.message };
   if (state === 'queued') {
     return job.failedReason

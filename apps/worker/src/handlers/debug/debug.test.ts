@@ -31,6 +31,8 @@ async function pagesWorker(zou: ZouClient | undefined) {
   const queue = new Queue('pages', { connection, prefix });
   const events = new QueueEvents('pages', { connection: createRedis(config.redis.url, 'consumer'), prefix });
   await events.waitUntilReady();
+  const progress: unknown[] = [];
+  events.on('progress', ({ data }) => progress.push(data));
   const workers: WorkerSet = await startWorkers({
     config,
     handlers,
@@ -38,6 +40,7 @@ async function pagesWorker(zou: ZouClient | undefined) {
     zou,
   });
   return {
+    progress,
     async run(taskIds: string[]): Promise<string> {
       const job = await queue.add('debug', jobData(taskIds), { attempts: 1, jobId: `pages-${randomUUID()}` });
       return PageResult.parse(await job.waitUntilFinished(events, 20_000)).html;
@@ -72,6 +75,8 @@ describe('debug page with Kitsu data', () => {
     expect(task).toBeDefined();
     const before = zou.control.requests().length;
     const page = await worker.run([withPreview, ids.tasks.modelingMei]);
+    // The one step that waits (on Zou) is reported while it runs.
+    expect(worker.progress).toContainEqual({ percent: 30, message: 'Reading the selection from Kitsu' });
     const shot = zou.state.entities.get(task?.entity_id ?? '');
     const sequence = zou.state.entities.get(shot?.parent_id ?? '');
     const episode = zou.state.entities.get(sequence?.parent_id ?? '');
