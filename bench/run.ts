@@ -24,12 +24,13 @@ import type { Check, Figure, FigureContext, Goal, Settings } from './lib/types.t
 
 const figures: Figure[] = [ack, form, enqueue, pickup, status, worker, burst, renderTracking];
 
-function intEnv(name: string, fallback: number): number {
+function intEnv(name: string, fallback: number, options: { allowZero?: boolean } = {}): number {
   const raw = process.env[name];
   if (raw === undefined || raw === '') return fallback;
   const value = Number(raw);
-  if (!Number.isInteger(value) || value <= 0)
-    throw new Error(`${name} must be a positive integer, got ${raw}`);
+  const least = options.allowZero === true ? 0 : 1;
+  if (!Number.isInteger(value) || value < least)
+    throw new Error(`${name} must be a ${least === 0 ? 'whole number' : 'positive integer'}, got ${raw}`);
   return value;
 }
 
@@ -46,6 +47,9 @@ const settings: Settings = {
   workerConcurrency: intEnv('BENCH_WORKER_CONCURRENCY', 4),
   burstJobs: intEnv('BENCH_BURST_JOBS', 10_000),
   burstConnections: intEnv('BENCH_BURST_CONNECTIONS', 100),
+  renderJobs: intEnv('BENCH_RENDER_JOBS', 200),
+  renderWindowS: intEnv('BENCH_RENDER_WINDOW_S', 60),
+  renderSettleS: intEnv('BENCH_RENDER_SETTLE_S', 0, { allowZero: true }),
 };
 const redisUrl = process.env['BENCH_REDIS_URL'] ?? 'redis://127.0.0.1:6379';
 
@@ -221,7 +225,7 @@ async function main(): Promise<number> {
     `kitsu-actions bench — ${machine.date}, ${machine.cpus} × ${machine.cpuModel}, node ${machine.node}, redis ${machine.redis} at ${redisUrl}, load avg ${machine.loadAverageAtStart.join(' ')}`,
   );
   console.log(
-    `settings: autocannon ${settings.connections} connections, ${settings.warmupS} s warm-up per side, then ${settings.durationS} s per side in ${settings.slices} alternating slices (baseline, ours, …); pickup ${settings.pickupJobs} sequential jobs per side (+${settings.pickupWarmupJobs} warm-up), alternating; worker ${settings.workerRounds} alternating rounds of ${settings.workerJobs} jobs per side; burst ${settings.burstJobs} actions over ${settings.burstConnections} connections; worker concurrency ${settings.workerConcurrency} for ours and raw; receiver LOG_LEVEL=info to /dev/null, AUTH_MODE=none, DEDUP_WINDOW_MS=0`,
+    `settings: autocannon ${settings.connections} connections, ${settings.warmupS} s warm-up per side, then ${settings.durationS} s per side in ${settings.slices} alternating slices (baseline, ours, …); pickup ${settings.pickupJobs} sequential jobs per side (+${settings.pickupWarmupJobs} warm-up), alternating; worker ${settings.workerRounds} alternating rounds of ${settings.workerJobs} jobs per side; burst ${settings.burstJobs} actions over ${settings.burstConnections} connections; render-tracking ${settings.renderJobs} render jobs (worker concurrency ${settings.renderJobs}), ${settings.renderWindowS} s window after ${settings.renderSettleS} s settle; worker concurrency ${settings.workerConcurrency} for ours and raw; receiver LOG_LEVEL=info to /dev/null, AUTH_MODE=none, DEDUP_WINDOW_MS=0`,
   );
   const records: FigureRecord[] = [];
   for (const figure of selected) {

@@ -9,6 +9,8 @@
  * - worker: our real worker (startWorkers with the real handlers), configured like apps/worker/src/main.ts.
  * - worker-noop: the same worker machinery with a debug handler that does nothing (no progress, empty page).
  * - raw-worker: a plain BullMQ Worker with a no-op processor.
+ * - raw-hold: a plain BullMQ Worker on the `render` queue whose processor only awaits until the host
+ *   stops: its jobs stay active, and all it costs is BullMQ's lock renewals and stalled checks.
  */
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
@@ -165,7 +167,8 @@ const count = counter();
 async function worker(handlerMap: HandlerMap = handlers): Promise<Started> {
   const config = loadConfig(process.env);
   const logger = createLogger({ level: config.logLevel, name: 'worker' });
-  // As main.ts: without KITSU_URL/KITSU_BOT_TOKEN (the bench sets none) pages are built without Kitsu data.
+  // As main.ts: without KITSU_URL/KITSU_BOT_TOKEN (only render-tracking sets them, to a fake Zou) pages are
+  // built without Kitsu data; FLAMENCO_URL (render-tracking: a fake Manager) gives the render kinds a farm.
   const zou = workerZouClient(config, logger);
   const set = await startWorkers({ config, handlers: handlerMap, logger, zou });
   for (const each of set.workers) {
@@ -196,6 +199,35 @@ async function rawWorker(): Promise<Started> {
   };
 }
 
+/**
+ * BullMQ with nothing of ours holding render jobs: default options (lockDuration and stalledInterval 30 s,
+ * as JOB_LOCK_MS and STALLED_CHECK_MS default), a processor that awaits the stop and does nothing else.
+ */
+async function rawHold(): Promise<Started> {
+  const connection = new Redis(env('REDIS_URL'), { maxRetriesPerRequest: null });
+  const release = new AbortController();
+  const released = new Promise<void>((resolve) =>
+    release.signal.addEventListener('abort', () => resolve(), { once: true }),
+  );
+  const each = new Worker('render', () => released, {
+    connection,
+    prefix: env('QUEUE_PREFIX'),
+    concurrency: Number(env('WORKER_CONCURRENCY')),
+  });
+  each.on('completed', () => count.completed());
+  each.on('failed', (_job, error) => count.failed(error));
+  each.on('error', () => undefined);
+  await each.waitUntilReady();
+  return {
+    port: 0,
+    async stop() {
+      release.abort();
+      await each.close();
+      connection.disconnect();
+    },
+  };
+}
+
 /** Everything of our worker path except the handler's own work. */
 const noopHandlers: HandlerMap = {
   ...handlers,
@@ -208,6 +240,7 @@ const roles: Record<HostRole, () => Promise<Started>> = {
   worker: () => worker(),
   'worker-noop': () => worker(noopHandlers),
   'raw-worker': rawWorker,
+  'raw-hold': rawHold,
 };
 
 async function main(): Promise<void> {
@@ -220,6 +253,11 @@ async function main(): Promise<void> {
     if (!isParentMessage(message)) return;
     if (message.type === 'watch') {
       count.watch(message.target);
+      return;
+    }
+    if (message.type === 'usage') {
+      const usage = process.cpuUsage();
+      send({ type: 'usage', userUs: usage.user, systemUs: usage.system });
       return;
     }
     if (state.stopping) return;

@@ -19,6 +19,8 @@ export interface Host {
   port: number;
   /** Worker roles: resolves once `target` jobs have finished since the worker started. */
   waitForJobs(target: number, timeoutMs: number): Promise<Reached>;
+  /** CPU time the process has used since it started (user + system, every thread), in microseconds. */
+  cpuUsage(timeoutMs?: number): Promise<{ userUs: number; systemUs: number }>;
   stop(): Promise<void>;
 }
 
@@ -127,6 +129,11 @@ export async function spawnHost(
     async waitForJobs(target, timeoutMs) {
       post({ type: 'watch', target });
       return next('reached', timeoutMs);
+    },
+    async cpuUsage(timeoutMs = 10_000) {
+      post({ type: 'usage' });
+      const usage = await next('usage', timeoutMs);
+      return { userUs: usage.userUs, systemUs: usage.systemUs };
     },
     stop() {
       stopping ??= (async () => {

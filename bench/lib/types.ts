@@ -51,6 +51,11 @@ export interface Settings {
   workerConcurrency: number;
   burstJobs: number;
   burstConnections: number;
+  /** render-tracking: render jobs held active at once (one shot each), and the measured window. */
+  renderJobs: number;
+  renderWindowS: number;
+  /** render-tracking: seconds between "every job is tracking" and the window (0: the first minute). */
+  renderSettleS: number;
 }
 
 export interface FigureContext {
