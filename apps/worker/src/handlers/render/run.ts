@@ -102,10 +102,15 @@ export async function runRender<J>(context: RenderContext, spec: RenderSpec<J>):
     );
 
   /** Runs a farm call, waiting out an unreachable farm up to FARM_UNREACHABLE_TIMEOUT_S. */
-  const withFarm = async <T>(what: string, call: () => Promise<T>): Promise<T> => {
+  const withFarm = async <T>(
+    what: string,
+    call: () => Promise<T>,
+    options: { cancelJustChecked?: boolean } = {},
+  ): Promise<T> => {
     let waitMs = farms.pollIntervalMs;
-    for (;;) {
-      await throwIfCancelled();
+    for (let attempt = 0; ; attempt++) {
+      // A tracking round reads the stored cancel once for all its shots; every retry reads it again.
+      if (attempt > 0 || options.cancelJustChecked !== true) await throwIfCancelled();
       try {
         const result = await call();
         unreachableSince = undefined;
@@ -232,7 +237,9 @@ export async function runRender<J>(context: RenderContext, spec: RenderSpec<J>):
         if (ref === undefined) continue;
         let status: FarmJobStatus;
         try {
-          status = await withFarm(`the status of ${shot.plan.label}`, () => farm.status(ref, { signal }));
+          status = await withFarm(`the status of ${shot.plan.label}`, () => farm.status(ref, { signal }), {
+            cancelJustChecked: true,
+          });
         } catch (error) {
           if (!(error instanceof FarmJobGoneError)) throw error;
           status = { state: 'failed', percent: 0, message: `the farm job is gone (${error.message})` };
