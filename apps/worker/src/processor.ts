@@ -72,7 +72,9 @@ export function createProcessor(deps: ProcessorDeps) {
       log.info({ by: cancelled.by }, 'job cancelled before it started');
       throw new UnrecoverableError(`${cancelled.reason} before it started`);
     }
-    log.info({ kind, attempt: job.attemptsMade + 1, tasks: data.request.taskIds.length }, 'job started');
+    // One info line per job, at its end; the start is for debugging.
+    const startedAt = performance.now();
+    log.debug({ kind, attempt: job.attemptsMade + 1, tasks: data.request.taskIds.length }, 'job started');
     const own = signal ?? new AbortController().signal;
     // Render jobs track farm jobs for hours: a stopping worker hands them back instead of waiting.
     const stopping = jobKinds[kind].queue === 'render' ? deps.stopping : undefined;
@@ -143,7 +145,15 @@ export function createProcessor(deps: ProcessorDeps) {
       throw error;
     }
     await report({ state: 'completed', result });
-    log.info('job completed');
+    log.info(
+      {
+        kind,
+        attempt: job.attemptsMade + 1,
+        tasks: data.request.taskIds.length,
+        ms: Math.round(performance.now() - startedAt),
+      },
+      'job completed',
+    );
     return result;
   };
 }
