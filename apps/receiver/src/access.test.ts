@@ -126,6 +126,35 @@ describe('AUTH_MODE=zou-session', () => {
     });
   });
 
+  it("refuses a session cookie sent from another site (cross-site request forgery), and accepts Kitsu's origin", async () => {
+    const fields = { projectid: spf, selection: ids.tasks.layoutSh010, entitytype: 'shot' };
+    const before = await harness.jobCount();
+    const forged = await send(harness, 'debug', fields, {
+      cookie: token('artist'),
+      headers: { Origin: 'https://evil.example' },
+    });
+    expect(forged.status).toBe(403);
+    expect(errorOf(forged)).toMatchObject({ code: 'cross_site_request' });
+    expect(errorOf(forged).message).toContain('https://evil.example');
+    expect(await harness.jobCount()).toBe(before);
+    // A bearer token cannot be sent by another site without knowing it: no origin check.
+    const bearer = await send(harness, 'debug', fields, {
+      bearer: token('artist'),
+      headers: { Origin: 'https://evil.example' },
+    });
+    expect(bearer.status).toBe(202);
+    const fromKitsu = await send(harness, 'debug', fields, {
+      cookie: token('artist'),
+      headers: { Origin: 'https://kitsu.studio.example' },
+    });
+    expect(fromKitsu.status).toBe(202);
+    const cancel = await fetch(`${harness.baseUrl}/jobs/${String(fromKitsu.body['jobId'])}/cancel`, {
+      method: 'POST',
+      headers: { Cookie: `access_token_cookie=${token('artist')}`, Origin: 'https://evil.example' },
+    });
+    expect(cancel.status).toBe(403);
+  });
+
   it('end to end: a form request with a session cookie gets a debug page with the real Kitsu data', async () => {
     const sent = await send(
       harness,

@@ -65,6 +65,28 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/**
+ * The caller, refusing a cookie-authenticated request that another site made the browser send: the
+ * session cookie goes along with any form post, so a page elsewhere could run actions as the person
+ * (cross-site request forgery). Kitsu's own pages send their origin; a bearer token cannot be forged so.
+ */
+export async function identifyCaller(deps: AppDeps, ctx: Context): Promise<Caller> {
+  const credentials = credentialsOf(ctx);
+  const caller = await deps.identity.identify(credentials);
+  const origin = ctx.get('Origin');
+  if (caller.mode === 'zou-session' && credentials.sessionCookie !== undefined && origin !== '') {
+    const allowed = new Set([...deps.config.kitsuOrigins, new URL(deps.config.publicUrl).origin]);
+    if (!allowed.has(origin)) {
+      throw new HttpProblem(
+        403,
+        'cross_site_request',
+        `This request was sent from ${preview(origin, 100)}, which is neither Kitsu (KITSU_ORIGINS) nor this service; nothing was done. Run the action from Kitsu.`,
+      );
+    }
+  }
+  return caller;
+}
+
 /** What the request carries that may prove who sent it (cookie, bearer, shared token). */
 export function credentialsOf(ctx: Context): Credentials {
   const bearer = /^Bearer\s+(\S+)\s*$/i.exec(ctx.get('Authorization'))?.[1];
@@ -148,11 +170,11 @@ function modeOf(ctx: Context): RequestMode {
 export function actionsRouter(deps: AppDeps): Router {
   const router = new Router();
   const { publicUrl, requests } = deps.config;
-  const { identity, authorizer } = deps;
+  const { authorizer } = deps;
 
   const accept: Middleware = async (ctx) => {
     const action = actionOf(deps, ctx);
-    const caller = await identity.identify(credentialsOf(ctx));
+    const caller = await identifyCaller(deps, ctx);
     const mode = modeOf(ctx);
     const body: unknown = mode === 'get' ? ctx.query : ((ctx.request as { body?: unknown }).body ?? {});
     if (!isRecord(body)) {

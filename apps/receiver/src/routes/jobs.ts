@@ -7,7 +7,7 @@ import { HttpProblem } from '../errors.ts';
 import type { Caller } from '../identity.ts';
 import { param, wantsHtml } from '../negotiation.ts';
 import { jobListPage, statusPage } from '../pages/status.ts';
-import { credentialsOf } from './actions.ts';
+import { identifyCaller } from './actions.ts';
 
 /** Kitsu roles that may cancel anyone's job (under AUTH_MODE=zou-session). */
 const cancelRoles: ReadonlySet<string> = new Set(['admin', 'manager']);
@@ -116,7 +116,7 @@ export function jobsRouter(deps: AppDeps): Router {
 
   router.post('/jobs/:id/cancel', async (ctx) => {
     const { view } = await viewOf(ctx);
-    const caller = await deps.identity.identify(credentialsOf(ctx));
+    const caller = await identifyCaller(deps, ctx);
     const who = canceller(caller, view);
     if (caller.mode === 'none') {
       deps.logger.warn({ jobId: view.id }, 'cancel accepted without knowing who asked (AUTH_MODE=none)');
