@@ -1,6 +1,6 @@
-import { once } from 'node:events';
+import { listen } from '../listener.ts';
 import { createServer } from 'node:net';
-import type { AddressInfo, Server, Socket } from 'node:net';
+import type { Server, Socket } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
 import { frameAnswer, readFrame } from './framing.ts';
 import type {
@@ -439,11 +439,14 @@ export async function startFakeAfanasy(options: FakeAfanasyOptions = {}): Promis
   };
 
   const server: Server = createServer(onConnection);
-  server.listen(options.port ?? 0, host);
-  await once(server, 'listening');
-  const port = (server.address() as AddressInfo).port;
-  let listening = true;
-  let closed = false;
+  const listener = await listen(server, {
+    port: options.port,
+    host,
+    dropConnections: () => {
+      for (const socket of sockets) socket.destroy();
+    },
+  });
+  const port = listener.port;
 
   const ticker =
     options.tickMs === undefined
@@ -452,15 +455,6 @@ export async function startFakeAfanasy(options: FakeAfanasyOptions = {}): Promis
           advance(options.tickMs ?? 0);
         }, options.tickMs);
   ticker?.unref();
-
-  const stopListening = async () => {
-    if (!listening) return;
-    listening = false;
-    const done = once(server, 'close');
-    server.close();
-    for (const socket of sockets) socket.destroy();
-    await done;
-  };
 
   const control: FakeAfanasyControl = {
     advance,
@@ -485,13 +479,8 @@ export async function startFakeAfanasy(options: FakeAfanasyOptions = {}): Promis
     dropNext: (count, opts = {}) => {
       drops.push({ remaining: count, process: opts.process ?? true });
     },
-    refuseConnections: stopListening,
-    acceptConnections: async () => {
-      if (listening || closed) return;
-      server.listen(port, host);
-      await once(server, 'listening');
-      listening = true;
-    },
+    refuseConnections: () => listener.refuse(),
+    acceptConnections: () => listener.accept(),
     clearFaults: () => {
       slowMs = 0;
       slowMatch = undefined;
@@ -506,11 +495,9 @@ export async function startFakeAfanasy(options: FakeAfanasyOptions = {}): Promis
     state,
     control,
     close: async () => {
-      if (closed) return;
-      closed = true;
+      if (!(await listener.close())) return;
       if (ticker !== null) clearInterval(ticker);
       closing.abort();
-      await stopListening();
     },
   };
 }

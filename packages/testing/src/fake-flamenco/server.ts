@@ -1,8 +1,7 @@
+import { listen } from '../listener.ts';
 import { randomUUID } from 'node:crypto';
-import { once } from 'node:events';
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
 import type {
   FakeFlamencoJob,
@@ -552,11 +551,12 @@ export async function startFakeFlamenco(options: FakeFlamencoOptions = {}): Prom
       res.destroy();
     });
   });
-  server.listen(options.port ?? 0, host);
-  await once(server, 'listening');
-  const port = (server.address() as AddressInfo).port;
-  let listening = true;
-  let closed = false;
+  const listener = await listen(server, {
+    port: options.port,
+    host,
+    dropConnections: () => server.closeAllConnections(),
+  });
+  const port = listener.port;
 
   const ticker =
     options.tickMs === undefined
@@ -565,15 +565,6 @@ export async function startFakeFlamenco(options: FakeFlamencoOptions = {}): Prom
           advance(options.tickMs ?? 0);
         }, options.tickMs);
   ticker?.unref();
-
-  const stopListening = async () => {
-    if (!listening) return;
-    listening = false;
-    const done = once(server, 'close');
-    server.close();
-    server.closeAllConnections();
-    await done;
-  };
 
   const control: FakeFlamencoControl = {
     advance,
@@ -608,13 +599,8 @@ export async function startFakeFlamenco(options: FakeFlamencoOptions = {}): Prom
       );
       if (ms > 0) slowAnswerRules.push({ ...match, ms });
     },
-    refuseConnections: stopListening,
-    acceptConnections: async () => {
-      if (listening || closed) return;
-      server.listen(port, host);
-      await once(server, 'listening');
-      listening = true;
-    },
+    refuseConnections: () => listener.refuse(),
+    acceptConnections: () => listener.accept(),
     clearFaults: () => {
       failRules.length = 0;
       slowRules = [];
@@ -629,11 +615,9 @@ export async function startFakeFlamenco(options: FakeFlamencoOptions = {}): Prom
     state,
     control,
     close: async () => {
-      if (closed) return;
-      closed = true;
+      if (!(await listener.close())) return;
       if (ticker !== null) clearInterval(ticker);
       closing.abort();
-      await stopListening();
     },
   };
 }

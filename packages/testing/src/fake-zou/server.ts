@@ -1,7 +1,6 @@
-import { once } from 'node:events';
+import { listen } from '../listener.ts';
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
 import { HttpError } from './http.ts';
 import type { Answer, FakeZouSettings, PublicCtx, Route } from './http.ts';
@@ -368,20 +367,12 @@ export async function startFakeZou(options: FakeZouOptions = {}): Promise<FakeZo
     });
   });
 
-  server.listen(options.port ?? 0, host);
-  await once(server, 'listening');
-  const port = (server.address() as AddressInfo).port;
-  let listening = true;
-  let closed = false;
-
-  const stopListening = async () => {
-    if (!listening) return;
-    listening = false;
-    const done = once(server, 'close');
-    server.close();
-    server.closeAllConnections();
-    await done;
-  };
+  const listener = await listen(server, {
+    port: options.port,
+    host,
+    dropConnections: () => server.closeAllConnections(),
+  });
+  const port = listener.port;
 
   const control: FakeZouControl = {
     issueToken: (personId, opts = {}) => {
@@ -400,13 +391,8 @@ export async function startFakeZou(options: FakeZouOptions = {}): Promise<FakeZo
       slowRules = slowRules.filter((r) => r.method !== opts.method || String(r.path) !== String(opts.path));
       if (ms > 0) slowRules.push({ ...opts, ms });
     },
-    refuseConnections: stopListening,
-    acceptConnections: async () => {
-      if (listening || closed) return;
-      server.listen(port, host);
-      await once(server, 'listening');
-      listening = true;
-    },
+    refuseConnections: () => listener.refuse(),
+    acceptConnections: () => listener.accept(),
     clearFaults: () => {
       failRules.length = 0;
       slowRules = [];
@@ -428,10 +414,8 @@ export async function startFakeZou(options: FakeZouOptions = {}): Promise<FakeZo
     seed: { ...seedData, botToken },
     control,
     close: async () => {
-      if (closed) return;
-      closed = true;
+      if (!(await listener.close())) return;
       closing.abort();
-      await stopListening();
     },
   };
 }
