@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { JobsOptions } from 'bullmq';
 import {
+  jobDataOf,
   jobKinds,
   normalizeKitsuRequest,
   parseCatalogue,
@@ -79,25 +80,14 @@ export function ajaxJobData(): JobData {
     if (name.toLowerCase() !== 'cookie') headers[name.toLowerCase()] = value;
   }
   headers['content-length'] = String(Buffer.byteLength(shots.body));
-  return {
-    request,
-    action: {
-      id: action.id,
-      name: action.name,
-      kind: action.kind,
-      entityType: action.entityType,
-      ajax: action.ajax,
-      options: action.options,
-    },
-    raw: {
-      method: 'POST',
-      url: `/actions/${action.id}`,
-      headers,
-      contentType: shots.headers['Content-Type'] ?? 'application/json',
-      body: shots.body,
-      fields,
-    },
-  };
+  return jobDataOf(action, request, {
+    method: 'POST',
+    url: `/actions/${action.id}`,
+    headers,
+    contentType: shots.headers['Content-Type'] ?? 'application/json',
+    body: shots.body,
+    fields,
+  });
 }
 
 /** BullMQ options as JobQueues.enqueue sets them for a debug job (dedup off). */

@@ -39,6 +39,7 @@ export {
 } from './catalogue.ts';
 export {
   JobQueues,
+  jobDataOf,
   QueueUnavailableError,
   createRedis,
   queueOfJobId,

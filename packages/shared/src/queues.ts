@@ -88,6 +88,23 @@ export function queueOfJobId(id: string): QueueName | undefined {
   return parsed.success ? parsed.data : undefined;
 }
 
+/** The data of the job a request makes: the catalogue entry as it was at the click, and what was asked. */
+export function jobDataOf(action: CatalogueAction, request: ActionRequest, raw?: RawRequest): JobData {
+  return {
+    request,
+    action: {
+      id: action.id,
+      name: action.name,
+      kind: action.kind,
+      entityType: action.entityType,
+      ajax: action.ajax,
+      options: action.options,
+      ...(action.report === undefined ? {} : { report: action.report }),
+    },
+    ...(jobKinds[action.kind].keepRawRequest && raw ? { raw } : {}),
+  };
+}
+
 /** Same person, action, project and set of tasks: the same click. */
 function dedupKey(actionId: string, request: ActionRequest): string {
   const parts = [request.personId, actionId, request.projectId ?? '', ...[...request.taskIds].sort()];
@@ -128,19 +145,7 @@ export class JobQueues {
   async enqueue(action: CatalogueAction, request: ActionRequest, raw?: RawRequest): Promise<EnqueueResult> {
     const spec = jobKinds[action.kind];
     const id = `${spec.queue}-${randomUUID()}`;
-    const data: JobData = {
-      request,
-      action: {
-        id: action.id,
-        name: action.name,
-        kind: action.kind,
-        entityType: action.entityType,
-        ajax: action.ajax,
-        options: action.options,
-        ...(action.report === undefined ? {} : { report: action.report }),
-      },
-      ...(spec.keepRawRequest && raw ? { raw } : {}),
-    };
+    const data = jobDataOf(action, request, raw);
     const window = this.options.dedupWindowMs;
     const deduplication =
       window > 0 ? { deduplication: { id: dedupKey(action.id, request), ttl: window } } : {};
