@@ -40,7 +40,7 @@ export interface RedisServer {
   dir: string;
   /** Stops the server (SIGKILL with `hard`), keeping its data directory. */
   stop(options?: { hard?: boolean }): Promise<void>;
-  /** Starts it again on the same port and data directory. */
+  /** Starts it again on the same port and data directory; nothing when it is running. */
   start(): Promise<void>;
   /** Stops it and removes its data. */
   destroy(): Promise<void>;
@@ -56,6 +56,9 @@ export async function startRedisServer(
   let child: ChildProcess | undefined;
 
   const start = async (): Promise<void> => {
+    // Already running: a second server on the same port would fail to bind, and the running one
+    // would no longer be stopped by destroy().
+    if (child !== undefined && child.exitCode === null && child.signalCode === null) return;
     const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', ''];
     args.push('--appendonly', options.appendonly ? 'yes' : 'no', '--appendfsync', 'always');
     const spawned = spawn('redis-server', args, { stdio: 'ignore' });
