@@ -1,3 +1,4 @@
+import { HttpFaults, matches, type RouteMatcher } from '../faults.ts';
 import { listen } from '../listener.ts';
 import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
@@ -35,11 +36,8 @@ export interface FakeFlamencoOptions {
   now?: number;
 }
 
-export interface FlamencoRouteMatcher {
-  method?: string;
-  /** Full path (`/api/v3/jobs`): an exact string or a RegExp. */
-  path?: string | RegExp;
-}
+/** Paths are full paths (`/api/v3/jobs`). */
+export type FlamencoRouteMatcher = RouteMatcher;
 
 /** Also matches on the parsed request body, e.g. to hold the submission of one job only. */
 export interface FlamencoAnswerMatcher extends FlamencoRouteMatcher {
@@ -98,16 +96,6 @@ interface Route {
   handle: (ctx: Ctx) => Answer;
 }
 
-interface FailRule extends FlamencoRouteMatcher {
-  remaining: number;
-  status: number;
-  retryAfter?: number;
-}
-
-interface SlowRule extends FlamencoRouteMatcher {
-  ms: number;
-}
-
 const TRANSITIONAL: Partial<Record<FlamencoJobStatus, FlamencoJobStatus>> = {
   'cancel-requested': 'canceled',
   'pause-requested': 'paused',
@@ -121,12 +109,6 @@ const ALLOWED_CHANGES: Partial<Record<FlamencoJobStatus, readonly FlamencoJobSta
   requeueing: ['completed', 'failed', 'canceled', 'paused'],
   queued: ['paused'],
 };
-
-function matches(rule: FlamencoRouteMatcher, method: string, path: string): boolean {
-  if (rule.method !== undefined && rule.method.toUpperCase() !== method) return false;
-  if (rule.path === undefined) return true;
-  return typeof rule.path === 'string' ? rule.path === path : rule.path.test(path);
-}
 
 function versionAtLeast(version: string, major: number, minor: number): boolean {
   const [maj = 0, min = 0] = version.split('.').map((part) => Number.parseInt(part, 10) || 0);
@@ -159,9 +141,8 @@ export async function startFakeFlamenco(options: FakeFlamencoOptions = {}): Prom
     jobTypes,
     now: options.now ?? Date.now(),
   };
-  const failRules: FailRule[] = [];
-  let slowRules: SlowRule[] = [];
-  let slowAnswerRules: (SlowRule & FlamencoAnswerMatcher)[] = [];
+  const faults = new HttpFaults();
+  let slowAnswerRules: (FlamencoAnswerMatcher & { ms: number })[] = [];
   const closing = new AbortController();
 
   const iso = () => new Date(state.now).toISOString();
@@ -488,14 +469,8 @@ export async function startFakeFlamenco(options: FakeFlamencoOptions = {}): Prom
     }
     const log = { method, path, body: body ?? (rawBody === '' ? undefined : rawBody), injected: false };
 
-    for (const rule of slowRules) {
-      if (rule.ms > 0 && matches(rule, method, path)) {
-        await delay(rule.ms, undefined, { signal: closing.signal });
-      }
-    }
-    const fail = failRules.find((rule) => rule.remaining > 0 && matches(rule, method, path));
+    const fail = await faults.apply(method, path, closing.signal);
     if (fail !== undefined) {
-      fail.remaining -= 1;
       const headers: Record<string, string> = {};
       if (fail.retryAfter !== undefined) headers['retry-after'] = String(fail.retryAfter);
       const message =
@@ -583,16 +558,10 @@ export async function startFakeFlamenco(options: FakeFlamencoOptions = {}): Prom
       job.activity = reason;
       setStatus(job, 'failed');
     },
-    failNext: (count, status, match = {}) => {
-      failRules.push({ ...match, remaining: count, status });
-    },
-    busy: (count, retryAfterSeconds, match = {}) => {
-      failRules.push({ ...match, remaining: count, status: 503, retryAfter: retryAfterSeconds });
-    },
-    slow: (ms, match = {}) => {
-      slowRules = slowRules.filter((r) => r.method !== match.method || String(r.path) !== String(match.path));
-      if (ms > 0) slowRules.push({ ...match, ms });
-    },
+    failNext: (count, status, match = {}) => faults.failNext(count, { status }, match),
+    busy: (count, retryAfterSeconds, match = {}) =>
+      faults.failNext(count, { status: 503, retryAfter: retryAfterSeconds }, match),
+    slow: (ms, match = {}) => faults.slow(ms, match),
     slowAnswers: (ms, match = {}) => {
       slowAnswerRules = slowAnswerRules.filter(
         (r) => r.method !== match.method || String(r.path) !== String(match.path) || r.body !== match.body,
@@ -602,8 +571,7 @@ export async function startFakeFlamenco(options: FakeFlamencoOptions = {}): Prom
     refuseConnections: () => listener.refuse(),
     acceptConnections: () => listener.accept(),
     clearFaults: () => {
-      failRules.length = 0;
-      slowRules = [];
+      faults.clear();
       slowAnswerRules = [];
     },
     requests: (match = {}) => state.requests.filter((r) => matches(match, r.method, r.path)),

@@ -1,7 +1,7 @@
+import { HttpFaults, matches, type RouteMatcher } from '../faults.ts';
 import { listen } from '../listener.ts';
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import { setTimeout as delay } from 'node:timers/promises';
 import { HttpError } from './http.ts';
 import type { Answer, FakeZouSettings, PublicCtx, Route } from './http.ts';
 import type { FakeZouState, PersonRow, RequestLogEntry } from './model.ts';
@@ -29,11 +29,8 @@ export interface FakeZouOptions extends SeedOptions {
   now?: () => number;
 }
 
-export interface RouteMatcher {
-  method?: string;
-  /** Path after the prefix: an exact string (`/data/tasks/<id>`) or a RegExp. */
-  path?: string | RegExp;
-}
+/** Paths are the part after the prefix (`/data/tasks/<id>`). */
+export type { RouteMatcher };
 
 export interface FailOptions extends RouteMatcher {
   /** Sent as the Retry-After header (seconds or an HTTP date). */
@@ -82,15 +79,6 @@ export interface FakeZou {
   close(): Promise<void>;
 }
 
-interface FailRule extends FailOptions {
-  remaining: number;
-  status: number;
-}
-
-interface SlowRule extends RouteMatcher {
-  ms: number;
-}
-
 interface CompiledRoute {
   route: Route;
   pattern: RegExp;
@@ -105,12 +93,6 @@ const compiled: CompiledRoute[] = routes.map((route) => {
   });
   return { route, pattern: new RegExp(`^${source}/?$`), names };
 });
-
-function matches(rule: RouteMatcher, method: string, path: string): boolean {
-  if (rule.method !== undefined && rule.method.toUpperCase() !== method) return false;
-  if (rule.path === undefined) return true;
-  return typeof rule.path === 'string' ? rule.path === path : rule.path.test(path);
-}
 
 function readCookie(header: string | undefined, name: string): string | null {
   if (header === undefined) return null;
@@ -157,8 +139,7 @@ export async function startFakeZou(options: FakeZouOptions = {}): Promise<FakeZo
     jti: `bot-${botId}`,
     issuedAt: Date.UTC(2025, 0, 6),
   });
-  const failRules: FailRule[] = [];
-  let slowRules: SlowRule[] = [];
+  const faults = new HttpFaults();
   const closing = new AbortController();
 
   const send = (res: ServerResponse, answer: Answer, log: Omit<RequestLogEntry, 'status'>) => {
@@ -224,14 +205,8 @@ export async function startFakeZou(options: FakeZouOptions = {}): Promise<FakeZo
     }
     const path = url.pathname.slice(prefix.length);
 
-    for (const rule of slowRules) {
-      if (rule.ms > 0 && matches(rule, method, path)) {
-        await delay(rule.ms, undefined, { signal: closing.signal });
-      }
-    }
-    const fail = failRules.find((rule) => rule.remaining > 0 && matches(rule, method, path));
+    const fail = await faults.apply(method, path, closing.signal);
     if (fail !== undefined) {
-      fail.remaining -= 1;
       const headers: Record<string, string> = {};
       if (fail.retryAfter !== undefined) headers['retry-after'] = String(fail.retryAfter);
       const body =
@@ -384,19 +359,13 @@ export async function startFakeZou(options: FakeZouOptions = {}): Promise<FakeZo
     },
     expireAll: (opts = {}) => tokens.expireAll(opts.refresh === false ? ['access'] : ['access', 'refresh']),
     revokeToken: (token) => tokens.revoke(token),
-    failNext: (count, status, opts = {}) => {
-      failRules.push({ ...opts, remaining: count, status });
+    failNext: (count, status, { retryAfter, ...match } = {}) => {
+      faults.failNext(count, retryAfter === undefined ? { status } : { status, retryAfter }, match);
     },
-    slow: (ms, opts = {}) => {
-      slowRules = slowRules.filter((r) => r.method !== opts.method || String(r.path) !== String(opts.path));
-      if (ms > 0) slowRules.push({ ...opts, ms });
-    },
+    slow: (ms, match = {}) => faults.slow(ms, match),
     refuseConnections: () => listener.refuse(),
     acceptConnections: () => listener.accept(),
-    clearFaults: () => {
-      failRules.length = 0;
-      slowRules = [];
-    },
+    clearFaults: () => faults.clear(),
     concurrency: () => ({ current: inFlight, max: maxInFlight }),
     resetConcurrency: () => {
       maxInFlight = inFlight;
