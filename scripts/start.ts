@@ -2,7 +2,8 @@
  * `pnpm start`: runs the receiver and one worker side by side for local use.
  *
  * - Checks that Redis answers at REDIS_URL; when it does not and the URL points at this machine, starts
- *   `redis-server` (data in ./.data/redis) and stops it again on the way out.
+ *   `redis-server` (data in ./.data/redis) and stops it again on the way out. On Debian and Ubuntu a
+ *   missing `redis-server` is installed first (apt-get as root, or `sudo -n`).
  * - Spawns `apps/receiver` and `apps/worker`, prefixes their output with `[receiver] ` / `[worker] `,
  *   forwards SIGINT/SIGTERM to them and waits for their graceful stop.
  * - If either child exits on its own, stops the other and exits non-zero.
@@ -11,7 +12,7 @@
  * Dockerfile and docker-compose.yml); this script is only a convenience.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import readline from 'node:readline';
@@ -19,6 +20,7 @@ import type { Readable, Writable } from 'node:stream';
 import tls from 'node:tls';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ConfigError, exitConfig, loadConfig, repoRoot, type Config } from '@kitsu-actions/shared';
+import { ensureDebianCommand } from './debian.ts';
 
 const localHosts = new Set(['127.0.0.1', 'localhost', '::1']);
 const redisDataDir = path.join(repoRoot, '.data', 'redis');
@@ -283,20 +285,6 @@ function pingRedis(timeoutMs: number): Promise<Probe> {
   });
 }
 
-function findOnPath(command: string): string | undefined {
-  for (const dir of (process.env['PATH'] ?? '').split(path.delimiter)) {
-    if (dir === '') continue;
-    const candidate = path.join(dir, command);
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
-}
-
 function explainNoRedis(reason: string, detail: string): void {
   console.error(
     [
@@ -322,10 +310,18 @@ async function startEmbeddedRedis(reason: string): Promise<number> {
     explainNoRedis(reason, 'it is a TLS (rediss://) URL, so no redis-server is started for it');
     return 1;
   }
-  const binary = findOnPath('redis-server');
+  const binary = await ensureDebianCommand('redis-server', 'redis-server', (line) =>
+    console.log(`kitsu-actions: ${line}`),
+  );
   if (binary === undefined) {
     explainNoRedis(reason, '`redis-server` is not on the PATH');
     return 1;
+  }
+  // Debian's package may have started its own service on the default port: use it if it answers.
+  const again = await pingRedis(config.redis.timeoutMs);
+  if (again.kind === 'redis') {
+    console.log(`kitsu-actions: using the Redis at ${redisLabel}`);
+    return 0;
   }
   mkdirSync(redisDataDir, { recursive: true });
   console.log(

@@ -1,6 +1,7 @@
 import type {} from 'vitest';
 import { existsSync } from 'node:fs';
 import type { TestProject } from 'vitest/node';
+import { ensureDebianCommand } from '../../../scripts/debian.ts';
 import { startRedisServer } from './redis-server.ts';
 
 declare module 'vitest' {
@@ -29,7 +30,7 @@ async function dockerRedis(): Promise<{ url: string; stop: () => Promise<unknown
 
 /**
  * Redis for the whole run: REDIS_URL when set, else a testcontainers Redis when a Docker engine
- * answers, else a redis-server spawned on a free port.
+ * answers, else a redis-server spawned on a free port (installed first on Debian when missing).
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const configured = process.env['REDIS_URL'];
@@ -44,6 +45,10 @@ export default async function setup(project: TestProject): Promise<() => Promise
       await docker.stop();
     };
   }
+  // A fresh Debian or Ubuntu machine: install redis-server rather than fail (see scripts/debian.ts).
+  await ensureDebianCommand('redis-server', 'redis-server', (line) =>
+    process.stderr.write(`test setup: ${line}\n`),
+  );
   const server = await startRedisServer();
   project.provide('redisUrl', server.url);
   return () => server.destroy();
