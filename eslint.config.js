@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['**/node_modules/**', '.data/**', 'reports/**', 'packages/testing/fixtures/**'] },
+  { ignores: ['**/node_modules/**', '.venv/**', '.data/**', 'reports/**', 'packages/testing/fixtures/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
