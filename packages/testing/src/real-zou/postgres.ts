@@ -61,7 +61,18 @@ export async function startPostgres(dir: string, database: string): Promise<Post
     '-c synchronous_commit=off',
     '-c full_page_writes=off',
   ].join(' ');
-  await pg('pg_ctl', ['-D', data, '-o', options, '-l', path.join(data, 'server.log'), '-w', '-t', '60', 'start']);
+  await pg('pg_ctl', [
+    '-D',
+    data,
+    '-o',
+    options,
+    '-l',
+    path.join(data, 'server.log'),
+    '-w',
+    '-t',
+    '60',
+    'start',
+  ]);
   const postmasterPid = Number((await readFile(path.join(data, 'postmaster.pid'), 'utf8')).split('\n')[0]);
   await pg('createdb', ['-h', host, '-p', String(port), '-U', user, database]);
 
