@@ -186,14 +186,11 @@ describe('Zou client against the fake Zou', () => {
       const start = zou.state.requests.length;
       const error = await client.getTask(UNKNOWN_ID).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(ZouError);
-      expect((error as ZouError).message).toBe(
-        `Zou GET /data/tasks/${UNKNOWN_ID} answered 404: Task not found`,
-      );
-      expect(error).toMatchObject({
-        status: 404,
-        route: `/data/tasks/${UNKNOWN_ID}`,
-        zouMessage: 'Task not found',
-      });
+      // Zou's 404 is werkzeug's, whatever was not found.
+      const notFound =
+        '404 Not Found: The requested URL was not found on the server. If you entered the URL manually please check your spelling and try again.';
+      expect((error as ZouError).message).toBe(`Zou GET /data/tasks/${UNKNOWN_ID} answered 404: ${notFound}`);
+      expect(error).toMatchObject({ status: 404, route: `/data/tasks/${UNKNOWN_ID}`, zouMessage: notFound });
       zou.control.failNext(1, 429, { path: '/data/task-types' });
       await expect(client.listTaskTypes()).rejects.toMatchObject({ status: 429 });
       expect(zou.state.requests.length - start).toBe(2);

@@ -19,7 +19,9 @@ import {
   Task,
   TaskFull,
   TaskStatus,
+  TaskTimeSpents,
   TaskType,
+  TimeSpent,
 } from './schemas.ts';
 import { isWellFormedToken, ZouTransport } from './transport.ts';
 import type { ZouTransportOptions } from './transport.ts';
@@ -318,6 +320,19 @@ export function createZouClient(options: ZouClientOptions) {
         );
       }
       return [...seen.values()];
+    },
+
+    /**
+     * Every time spent on a project's tasks, in one unpaged list (Zou ignores `page` there). Clients may
+     * not read it (403); vendors on the team read all of it.
+     */
+    async listProjectTimeSpents(projectId: string, opts: CallOptions = {}): Promise<TimeSpent[]> {
+      return get(`data/projects/${checkId(projectId, 'project')}/time-spents`, z.array(TimeSpent), opts);
+    },
+
+    /** The time spents of one task, every person's (Zou answers them grouped by person, with a total). */
+    async listTaskTimeSpents(taskId: string, opts: CallOptions = {}): Promise<TimeSpent[]> {
+      return get(`actions/tasks/${checkId(taskId, 'task')}/time-spents`, TaskTimeSpents, opts);
     },
 
     /** Comments a task; pass the task's current status id to comment without changing it. */

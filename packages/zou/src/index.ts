@@ -45,7 +45,9 @@ export {
   Task,
   TaskFull,
   TaskStatus,
+  TaskTimeSpents,
   TaskType,
+  TimeSpent,
   ZouErrorBody,
 } from './schemas.ts';
 export { botZouClient } from './bot.ts';

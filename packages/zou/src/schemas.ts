@@ -83,11 +83,12 @@ export const Entity = z.looseObject({
   parent_id: Id.nullable(),
   project_id: Id,
   canceled: z.boolean().optional(),
-  // Shots only; null elsewhere.
-  nb_frames: z.number().int().nullable(),
+  // Shots only; null elsewhere. `/data/assets/<id>` leaves the field out altogether.
+  nb_frames: z.number().int().nullable().default(null),
   // Free metadata. For shots Kitsu keeps frame_in, frame_out and fps here, as numbers or strings.
   data: JsonData.nullable(),
-  preview_file_id: Id.nullable(),
+  // `/data/assets/<id>` answers "" for an asset without preview: read as null.
+  preview_file_id: Id.nullable().transform((id) => (id === '' ? null : id)),
   source_id: Id.nullable().optional(),
   // "Shot", "Sequence", "Episode", "Asset", "Edit"... (Zou adds it on serialization).
   type: z.string().optional(),
@@ -192,6 +193,31 @@ export const CustomAction = z.looseObject({
   is_ajax: z.boolean().nullable(),
 });
 export type CustomAction = z.infer<typeof CustomAction>;
+
+export const TimeSpent = z.looseObject({
+  id: Id,
+  task_id: Id,
+  person_id: Id,
+  // The day worked, "2025-03-10".
+  date: z.string(),
+  // Minutes (Zou stores floats).
+  duration: z.number(),
+  created_at: DateTime.optional(),
+  updated_at: DateTime.optional(),
+});
+export type TimeSpent = z.infer<typeof TimeSpent>;
+
+/**
+ * `/actions/tasks/<id>/time-spents`: `{ total, <person id>: TimeSpent[] }`, read as the list of its time
+ * spents (the total is their sum).
+ */
+export const TaskTimeSpents = z
+  .object({ total: z.number() })
+  .catchall(z.array(TimeSpent))
+  .transform((answer) =>
+    Object.entries(answer).flatMap(([key, value]) => (key === 'total' || !Array.isArray(value) ? [] : value)),
+  );
+export type TaskTimeSpents = z.infer<typeof TaskTimeSpents>;
 
 /** Zou's paged list: `?page=N` (N >= 1) on list routes. */
 export function Paged<T extends z.ZodType>(item: T) {

@@ -117,26 +117,41 @@ describe('fake Zou HTTP', () => {
       expect((await call(zou, '/auth/refresh-token', { token: access })).status).toBe(422);
     });
 
-    it('refuses a wrong password with 400 login:false, a missing field with a validation error', async () => {
+    it('refuses a wrong or missing password with 400 login:false, a missing email with a validation error', async () => {
       const wrong = await call(zou, '/auth/login', {
         method: 'POST',
         body: { email: zou.seed.logins.artist.email, password: 'nope' },
       });
-      expect(wrong).toMatchObject({ status: 400, body: { login: false } });
-      const missing = await call(zou, '/auth/login', { method: 'POST', body: { email: 'x@y.z' } });
+      expect(wrong).toMatchObject({
+        status: 400,
+        body: { login: false, message: 'Wrong email or password.' },
+      });
+      const noPassword = await call(zou, '/auth/login', { method: 'POST', body: { email: 'x@y.z' } });
+      expect(noPassword).toMatchObject({
+        status: 400,
+        body: { login: false, message: 'Wrong email or password.' },
+      });
+      const missing = await call(zou, '/auth/login', { method: 'POST', body: {} });
       expect(missing.status).toBe(400);
-      expect(missing.body).toMatchObject({ error: true, message: 'Validation error.' });
+      expect(missing.body).toMatchObject({
+        error: true,
+        message: 'Validation error.',
+        data: { errors: [{ field: 'email', message: 'Field required' }] },
+      });
     });
 
     it('answers 401 without a token, 422 for a malformed or badly signed one, 401 for an expired one', async () => {
       const none = await call(zou, '/data/task-types');
       expect(none.status).toBe(401);
-      expect(none.body).toMatchObject({ error: true });
+      // flask-jwt-extended's own answers carry `msg`, not Zou's `{ error, message }`.
+      expect(none.body).toEqual({
+        msg: 'Missing JWT in cookies or headers (Missing cookie "access_token_cookie"; Missing Authorization Header)',
+      });
       expect((await call(zou, '/data/task-types', { token: 'not-a-jwt' })).status).toBe(422);
       expect((await call(zou, '/data/task-types', { token: 'aaa.bbb.ccc' })).status).toBe(422);
       const [header, payload] = artist.split('.');
       const forged = await call(zou, '/data/task-types', { token: `${header}.${payload}.c2lnbmF0dXJl` });
-      expect(forged).toMatchObject({ status: 422, body: { message: 'Signature verification failed' } });
+      expect(forged).toMatchObject({ status: 422, body: { msg: 'Signature verification failed' } });
       const expired = zou.control.issueToken(zou.seed.ids.persons.artist, { ttlMs: 0 });
       expect(await call(zou, '/data/task-types', { token: expired })).toMatchObject({
         status: 401,
@@ -165,7 +180,7 @@ describe('fake Zou HTTP', () => {
         own.control.revokeToken(other);
         expect(await call(own, '/data/task-types', { token: other })).toMatchObject({
           status: 401,
-          body: { message: 'Token has been revoked' },
+          body: { msg: 'Token has been revoked' },
         });
       } finally {
         await own.close();
@@ -253,7 +268,7 @@ describe('fake Zou HTTP', () => {
       expect(kenjiForAdmin).toMatchObject({ email: zou.seed.logins.artist.email });
     });
 
-    it('pages project tasks like Zou: newest update first, no is_more, total 0 past the end', async () => {
+    it('pages project tasks like Zou: newest update first, no is_more, the real total past the end', async () => {
       const big = zou.seed.ids.projects.big ?? '';
       const first = await call(zou, `/data/projects/${big}/tasks?page=1`, { token: bot });
       expect(Object.keys(first.body).sort()).toEqual([
@@ -273,7 +288,8 @@ describe('fake Zou HTTP', () => {
       const last = await call(zou, `/data/projects/${big}/tasks?page=3`, { token: bot });
       expect(last.body.data).toHaveLength(50);
       const past = await call(zou, `/data/projects/${big}/tasks?page=5`, { token: bot });
-      expect(past.body).toMatchObject({ data: [], total: 0 });
+      // Past the last page the envelope still counts the whole list.
+      expect(past.body).toMatchObject({ data: [], total: 250, nb_pages: 3, page: 5 });
       const all = await call(zou, `/data/projects/${big}/tasks`, { token: bot });
       expect(all.body).toHaveLength(250);
     });
@@ -419,7 +435,11 @@ describe('fake Zou HTTP', () => {
         (await call(zou, '/data/playlists', { method: 'POST', token: bot, body: withEpisode })).status,
       ).toBe(201);
       const duplicate = await call(zou, '/data/playlists', { method: 'POST', token: bot, body: withEpisode });
-      expect(duplicate).toMatchObject({ status: 400, body: { error: true } });
+      // A database error of Zou's CRUD: `{ message }` alone.
+      expect(duplicate).toMatchObject({
+        status: 400,
+        body: { message: 'A record with the same unique values already exists.' },
+      });
       const otherEpisode = { ...base, episode_id: ids.episodes[1] };
       expect(
         (await call(zou, '/data/playlists', { method: 'POST', token: bot, body: otherEpisode })).status,

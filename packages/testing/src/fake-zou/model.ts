@@ -184,7 +184,8 @@ export interface CommentRow {
   text: string;
   checklist: unknown[];
   links: string[];
-  pinned: boolean;
+  /** Null until someone pins or unpins it (Zou's column has no default). */
+  pinned: boolean | null;
   created_at: string;
   updated_at: string;
 }
@@ -205,7 +206,8 @@ export interface PlaylistRow {
   for_client: boolean;
   for_entity: string;
   is_for_all: boolean;
-  shots: PlaylistShotRow[];
+  /** Null until entries are set (Zou's column default). */
+  shots: PlaylistShotRow[] | null;
   created_by: string | null;
   created_at: string;
   updated_at: string;
@@ -218,6 +220,19 @@ export interface CustomActionRow {
   url: string | null;
   entity_type: string;
   is_ajax: boolean;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface TimeSpentRow {
+  id: string;
+  type: 'TimeSpent';
+  task_id: string;
+  person_id: string;
+  /** The day worked: "2025-03-10". */
+  date: string;
+  /** Minutes. */
+  duration: number;
   created_at: string;
   updated_at: string;
 }
@@ -254,6 +269,7 @@ export interface FakeZouState {
   previewFiles: Map<string, PreviewFileRow>;
   playlists: Map<string, PlaylistRow>;
   customActions: Map<string, CustomActionRow>;
+  timeSpents: Map<string, TimeSpentRow>;
   /** Every comment written through the API, in order. */
   comments: CommentRow[];
   /** Every request answered, in order. */

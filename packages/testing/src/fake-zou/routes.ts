@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import {
   badRequest,
+  dbError,
+  findOr404,
   forbidden,
   getOr404,
   HttpError,
@@ -22,10 +24,13 @@ import type {
   PlaylistRow,
   PlaylistShotRow,
   TaskRow,
+  TaskStatusRow,
 } from './model.ts';
 import { zouTime } from './seed.ts';
 
 // ---------------------------------------------------------------- access rules (Zou's, simplified)
+// Zou's permissions_service: the fake has no per-project roles and no departments, so a person's project
+// role is their studio role.
 
 const isAdmin = (user: PersonRow) => user.role === 'admin';
 
@@ -38,23 +43,28 @@ function canSeeProject(state: FakeZouState, user: PersonRow, projectId: string):
   return isAdmin(user) || onTeam(state, user, projectId);
 }
 
-function canSeeTask(state: FakeZouState, user: PersonRow, task: TaskRow): boolean {
-  if (!canSeeProject(state, user, task.project_id)) return false;
-  return user.role !== 'vendor' || task.assignees.includes(user.id);
-}
-
-/** Vendors see only entities they hold a task on (or an ancestor of one). */
-function canSeeEntity(state: FakeZouState, user: PersonRow, entity: EntityRow): boolean {
-  if (!canSeeProject(state, user, entity.project_id)) return false;
+/** check_entity_access: a vendor reads only the entities they hold a task on (not their parents). */
+function vendorReaches(state: FakeZouState, user: PersonRow, entityId: string): boolean {
   if (user.role !== 'vendor') return true;
   for (const task of state.tasks.values()) {
-    if (!task.assignees.includes(user.id)) continue;
-    for (let e = state.entities.get(task.entity_id); e !== undefined;) {
-      if (e.id === entity.id) return true;
-      e = e.parent_id === null ? undefined : state.entities.get(e.parent_id);
-    }
+    if (task.entity_id === entityId && task.assignees.includes(user.id)) return true;
   }
   return false;
+}
+
+/** check_task_access: the project, then the entity (a vendor reads every task of an entity they work on). */
+function canSeeTask(state: FakeZouState, user: PersonRow, task: TaskRow): boolean {
+  return canSeeProject(state, user, task.project_id) && vendorReaches(state, user, task.entity_id);
+}
+
+/** `/data/tasks` lists: a vendor's only the tasks assigned to them, anyone else's their projects'. */
+function listsTask(state: FakeZouState, user: PersonRow, task: TaskRow): boolean {
+  if (user.role === 'vendor') return task.assignees.includes(user.id);
+  return canSeeProject(state, user, task.project_id);
+}
+
+function canSeeEntity(state: FakeZouState, user: PersonRow, entity: EntityRow): boolean {
+  return canSeeProject(state, user, entity.project_id) && vendorReaches(state, user, entity.id);
 }
 
 const isManagerOf = (state: FakeZouState, user: PersonRow, projectId: string) =>
@@ -63,17 +73,58 @@ const isManagerOf = (state: FakeZouState, user: PersonRow, projectId: string) =>
 const isSupervisorOf = (state: FakeZouState, user: PersonRow, projectId: string) =>
   isManagerOf(state, user, projectId) || (user.role === 'supervisor' && onTeam(state, user, projectId));
 
-/** Zou's check_task_action_access + check_task_status_access, in short. */
-function canCommentTask(state: FakeZouState, user: PersonRow, task: TaskRow, statusId: string): boolean {
-  const status = state.taskStatuses.get(statusId);
-  if (status === undefined) throw notFound('Task status');
-  if (isSupervisorOf(state, user, task.project_id)) return true;
+/**
+ * check_task_action_access: admins; on the team, managers and clients on any task, supervisors on any
+ * task (departments aside), others on the tasks assigned to them or on entities they created.
+ */
+function canActOnTask(state: FakeZouState, user: PersonRow, task: TaskRow): boolean {
+  if (isAdmin(user)) return true;
   if (!onTeam(state, user, task.project_id)) return false;
-  if (user.role === 'client') return status.is_client_allowed;
-  if (user.role === 'user' || user.role === 'vendor') {
-    return task.assignees.includes(user.id) && status.is_artist_allowed;
+  if (['manager', 'client', 'supervisor'].includes(user.role)) return true;
+  if (task.assignees.includes(user.id)) return true;
+  return state.entities.get(task.entity_id)?.created_by === user.id;
+}
+
+/**
+ * check_task_status_access: artists (role `user` on the project) may set only `is_artist_allowed`
+ * statuses, clients only `is_client_allowed` ones; every other role (vendors included) any. An unknown
+ * status is a 404.
+ */
+function checkStatusAccess(state: FakeZouState, user: PersonRow, projectId: string, statusId: unknown) {
+  const status = findOr404(state.taskStatuses, statusId, 'Task status');
+  const role = onTeam(state, user, projectId) ? user.role : null;
+  if (role === 'user' && !status.is_artist_allowed) throw forbidden();
+  if (role === 'client' && !status.is_client_allowed) throw forbidden();
+  return status;
+}
+
+/** The fields Zou blanks in every task a client reads (entities_service.CLIENT_BLANK_TASK_VALUES). */
+const CLIENT_BLANK_TASK_VALUES = {
+  assignees: [],
+  assigner_id: null,
+  completion_rate: 0,
+  difficulty: null,
+  done_date: null,
+  due_date: null,
+  duration: 0,
+  end_date: null,
+  estimation: 0,
+  last_comment_date: null,
+  nb_assets_ready: 0,
+  nb_drawings: 0,
+  priority: 0,
+  real_start_date: null,
+  retake_count: 0,
+  start_date: null,
+} as const;
+
+function blankForClient(user: PersonRow, task: Record<string, unknown>): Record<string, unknown> {
+  if (user.role !== 'client') return task;
+  const out = { ...task };
+  for (const [name, value] of Object.entries(CLIENT_BLANK_TASK_VALUES)) {
+    if (name in out) out[name] = Array.isArray(value) ? [] : value;
   }
-  return false;
+  return out;
 }
 
 // ---------------------------------------------------------------- serialization and lists
@@ -194,7 +245,8 @@ function minimalPerson(row: Record<string, unknown>): Record<string, unknown> {
     full_name: row.full_name,
     has_avatar: row.has_avatar,
     active: row.active,
-    departments: row.departments ?? [],
+    // Filled only with ?relations=true, which the route does not pass to present_minimal for lists.
+    departments: [],
     studio_id: null,
     role: row.role,
     desktop_login: row.desktop_login,
@@ -202,22 +254,60 @@ function minimalPerson(row: Record<string, unknown>): Record<string, unknown> {
   };
 }
 
+/** Zou's Person.present_client: a client reads names and avatars, nothing of the studio's organisation. */
+function clientPerson(row: Record<string, unknown>): Record<string, unknown> {
+  return {
+    id: row.id,
+    type: 'Person',
+    first_name: row.first_name,
+    last_name: row.last_name,
+    full_name: row.full_name,
+    has_avatar: row.has_avatar,
+    active: row.active,
+    role: row.role,
+    is_bot: row.is_bot,
+  };
+}
+
+/** The persons list: admins get everyone in full, clients their teammates, others everyone, minimal. */
+function listPersons(ctx: Ctx): Answer {
+  const { state, user } = ctx;
+  if (user.role !== 'client') {
+    const answer = listRows(ctx, state.persons.values(), () => true);
+    return isAdmin(user) ? answer : { ...answer, body: mapListed(answer.body, minimalPerson) };
+  }
+  const teammates = new Set(
+    [...state.projects.values()].filter((p) => p.team.includes(user.id)).flatMap((p) => p.team),
+  );
+  const answer = listRows(ctx, state.persons.values(), (p) => teammates.has(p.id));
+  return { ...answer, body: mapListed(answer.body, clientPerson) };
+}
+
 // ---------------------------------------------------------------- auth
+
+// ua-parser's browser families that Zou's is_from_browser lists.
+const BROWSER = /\b(Chrome|CriOS|Firefox|FxiOS|Safari|Edg|Edge|OPR|Opera|Vivaldi|Brave)\//;
+
+/** flask-jwt-extended's set_access_cookies / set_refresh_cookies (JWT_COOKIE_SAMESITE = Lax). */
+function jwtCookie(name: string, value: string, path: string): string {
+  const maxAge = 31_540_000;
+  const expires = new Date(Date.now() + maxAge * 1000).toUTCString();
+  return `${name}=${value}; Expires=${expires}; Max-Age=${String(maxAge)}; HttpOnly; Path=${path}; SameSite=Lax`;
+}
+
+const WRONG_LOGIN = { login: false, message: 'Wrong email or password.' };
 
 function login(ctx: PublicCtx): Answer {
   const body = isRecord(ctx.body) ? ctx.body : {};
-  const errors: { field: string; message: string }[] = [];
-  for (const field of ['email', 'password']) {
-    if (typeof body[field] !== 'string') errors.push({ field, message: 'Field required' });
-  }
-  if (errors.length > 0) throw validationError(errors);
-  const email = String(body.email).toLowerCase();
+  // LoginSchema requires the email only: a missing password is a wrong one.
+  if (typeof body.email !== 'string') throw validationError([{ field: 'email', message: 'Field required' }]);
+  const email = body.email.toLowerCase();
   const person = [...ctx.state.persons.values()].find(
     (p) => p.email?.toLowerCase() === email || p.desktop_login === body.email,
   );
-  if (person === undefined) return ok({ login: false }, 400);
+  if (person === undefined) return ok(WRONG_LOGIN, 400);
   const password = ctx.state.passwords.get(person.id);
-  if (password === undefined || password !== body.password) return ok({ login: false }, 400);
+  if (password === undefined || password !== body.password) return ok(WRONG_LOGIN, 400);
   if (!person.active) {
     return ok(
       { error: true, login: false, unactive: true, message: 'User is unactive, he cannot log in.' },
@@ -226,13 +316,39 @@ function login(ctx: PublicCtx): Answer {
   }
   const accessToken = ctx.tokens.issue(person.id, 'access', ctx.settings.tokenTtlMs);
   const refreshToken = ctx.tokens.issue(person.id, 'refresh', ctx.settings.refreshTtlMs);
-  return ok({
+  const answer = ok({
     user: serialize(person, true),
     organisation: organisation(),
     login: true,
     access_token: accessToken,
     refresh_token: refreshToken,
   });
+  if (!BROWSER.test(ctx.userAgent)) return answer;
+  return {
+    ...answer,
+    headers: {
+      'set-cookie': [
+        jwtCookie('access_token_cookie', accessToken, '/'),
+        jwtCookie('refresh_token_cookie', refreshToken, '/auth/refresh-token'),
+      ],
+    },
+  };
+}
+
+/** A browser gets the new access token as its cookie (and loses the refresh cookie), a script in the body. */
+function refreshToken(ctx: Ctx): Answer {
+  const accessToken = ctx.tokens.issue(ctx.user.id, 'access', ctx.settings.tokenTtlMs);
+  if (!BROWSER.test(ctx.userAgent)) return ok({ access_token: accessToken });
+  return {
+    status: 200,
+    body: { refresh: true },
+    headers: {
+      'set-cookie': [
+        jwtCookie('access_token_cookie', accessToken, '/'),
+        'refresh_token_cookie=; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0; HttpOnly; Path=/auth/refresh-token; SameSite=Lax',
+      ],
+    },
+  };
 }
 
 function organisation() {
@@ -247,17 +363,42 @@ function getTask(ctx: Ctx): TaskRow {
   return task;
 }
 
+/** `/data/tasks/<id>/...` routes are not Zou's CRUD: a malformed id is a plain 404 there. */
+function getTaskOfRoute(ctx: Ctx): TaskRow {
+  const task = findOr404(ctx.state.tasks, ctx.params.id, 'Task');
+  if (!canSeeTask(ctx.state, ctx.user, task)) throw forbidden();
+  return task;
+}
+
+/** `/data/entities/<id>` is Zou's CRUD (400 for a malformed id); the typed routes answer 404. */
 function getEntity(ctx: Ctx, kind: EntityKind | null): EntityRow {
   const what = kind ?? 'Entity';
-  const entity = getOr404(ctx.state.entities, ctx.params.id, what);
+  const entity =
+    kind === null
+      ? getOr404(ctx.state.entities, ctx.params.id, what)
+      : findOr404(ctx.state.entities, ctx.params.id, what);
   // `/data/shots/<id>` with an asset id is a 404 in Zou: each route reads one entity type.
   if (kind !== null && entity.type !== kind) throw notFound(what);
   if (!canSeeEntity(ctx.state, ctx.user, entity)) throw forbidden();
   return entity;
 }
 
+/** Zou's get_full_asset: no nb_frames nor source_id, and an empty string for a missing preview. */
+function fullAsset(entity: EntityRow): Record<string, unknown> {
+  const rest = serialize(entity, true);
+  delete rest.nb_frames;
+  delete rest.source_id;
+  return {
+    ...rest,
+    preview_file_id: entity.preview_file_id ?? '',
+    ready_for: String(entity.ready_for ?? 'None'),
+    episode_id: '',
+    casting_episode_ids: [],
+  };
+}
+
 function fullTask(ctx: Ctx): Answer {
-  const task = getTask(ctx);
+  const task = getTaskOfRoute(ctx);
   const { state } = ctx;
   const entity = state.entities.get(task.entity_id);
   const project = state.projects.get(task.project_id);
@@ -265,22 +406,28 @@ function fullTask(ctx: Ctx): Answer {
   const taskStatus = state.taskStatuses.get(task.task_status_id);
   if (!entity || !project || !taskType || !taskStatus) throw new HttpError(500, 'Internal server error.');
   const entityType = state.entityTypes.get(entity.entity_type_id);
+  const client = ctx.user.role === 'client';
   const out: Record<string, unknown> = {
-    ...serialize(task, true),
+    ...blankForClient(ctx.user, serialize(task, true)),
     entity: serialize(entity, true),
     entity_type: entityType === undefined ? null : serialize(entityType, true),
     is_subscribed: false,
-    persons: task.assignees.flatMap((id) => {
-      const p = state.persons.get(id);
-      return p === undefined ? [] : [serialize(p, true)];
-    }),
-    project: serialize(project, true),
+    // A client sees no assignee (nor the assigner, below).
+    persons: client
+      ? []
+      : task.assignees.flatMap((id) => {
+          const p = state.persons.get(id);
+          // persons_service.get_persons_by_ids: without their relations (no departments).
+          return p === undefined ? [] : [serialize(p, false)];
+        }),
+    // projects_service.get_project: without its relations (no team).
+    project: serialize(project, false),
     task_status: serialize(taskStatus, true),
     task_type: serialize(taskType, true),
     type: 'Task',
   };
   const assigner = task.assigner_id === null ? undefined : state.persons.get(task.assigner_id);
-  if (assigner !== undefined) out.assigner = serialize(assigner, true);
+  if (assigner !== undefined && !client) out.assigner = serialize(assigner, true);
   if (entity.parent_id !== null && (entity.type === 'Shot' || entity.type === 'Sequence')) {
     const sequence = entity.type === 'Sequence' ? entity : state.entities.get(entity.parent_id);
     if (sequence !== undefined) {
@@ -293,7 +440,7 @@ function fullTask(ctx: Ctx): Answer {
 }
 
 function projectTasks(ctx: Ctx): Answer {
-  const project = getOr404(ctx.state.projects, ctx.params.id, 'Project');
+  const project = findOr404(ctx.state.projects, ctx.params.id, 'Project');
   if (!canSeeProject(ctx.state, ctx.user, project.id)) throw forbidden();
   const taskTypeId = ctx.query.get('task_type_id');
   const episodeId = ctx.query.get('episode_id');
@@ -310,17 +457,19 @@ function projectTasks(ctx: Ctx): Answer {
       const sequence = sequenceId == null ? undefined : state.entities.get(sequenceId);
       return sequence?.parent_id === normalizeId(episodeId);
     })
-    .filter((t) => user.role !== 'vendor' || t.assignees.includes(user.id))
+    // Zou narrows a vendor's list to their own tasks only when an episode is asked for
+    // (todos_service.get_tasks_for_project); without one a vendor on the team gets every task.
+    .filter((t) => episodeId === null || user.role !== 'vendor' || t.assignees.includes(user.id))
     .sort(newestFirst);
   const page = intParam(ctx, 'page', 0);
   if (page < 1) return ok(tasks.map((t) => serialize(t, true)));
   const limit = ctx.settings.pageSize;
   const total = tasks.length;
   const offset = (page - 1) * limit;
-  // Zou's get_paginated_results reports total 0 past the last page.
+  // Past the last page: no data, but total and nb_pages still describe the whole list.
   return ok({
     data: total < offset ? [] : tasks.slice(offset, offset + limit).map((t) => serialize(t, true)),
-    total: total < offset ? 0 : total,
+    total,
     nb_pages: Math.ceil(total / limit),
     limit,
     offset,
@@ -329,16 +478,34 @@ function projectTasks(ctx: Ctx): Answer {
 }
 
 function taskPreviews(ctx: Ctx): Answer {
-  const task = getTask(ctx);
+  const task = getTaskOfRoute(ctx);
   const previews = [...ctx.state.previewFiles.values()]
     .filter((p) => p.task_id === task.id)
+    // A client does not see the previews the studio rejected.
+    .filter((p) => ctx.user.role !== 'client' || p.validation_status !== 'rejected')
     .sort((a, b) => b.revision - a.revision || (a.created_at < b.created_at ? 1 : -1));
   return ok(previews.map((p) => serialize(p, true)));
 }
 
 // ---------------------------------------------------------------- comments
 
-function recordComment(ctx: Ctx, task: TaskRow, statusId: string, text: string): CommentRow {
+/** comments_service._check_retake_capping: the entity's `data.max_retakes`, else the project's; 0 = none. */
+function checkRetakeCap(ctx: Ctx, task: TaskRow, status: TaskStatusRow): void {
+  if (!status.is_retake) return;
+  const projectMax = ctx.state.projects.get(task.project_id)?.max_retakes ?? 0;
+  if (projectMax <= 0) return;
+  const entityMax = Number(ctx.state.entities.get(task.entity_id)?.data?.['max_retakes'] ?? 0);
+  const max = entityMax > 0 ? entityMax : projectMax;
+  if (task.retake_count >= max) throw badRequest('No more retakes allowed on this task');
+}
+
+/**
+ * comments_service.create_comment and tasks_service.update_task: when the status changes, a retake
+ * counts one more retake, a feedback request stamps end_date, a done status stamps done_date (end_date
+ * stays), any other clears both; a wip status stamps real_start_date if unset.
+ */
+function recordComment(ctx: Ctx, task: TaskRow, status: TaskStatusRow, text: string): CommentRow {
+  checkRetakeCap(ctx, task, status);
   const now = nowString(ctx);
   const comment: CommentRow = {
     id: randomUUID(),
@@ -346,66 +513,129 @@ function recordComment(ctx: Ctx, task: TaskRow, statusId: string, text: string):
     object_id: task.id,
     object_type: 'Task',
     person_id: ctx.user.id,
-    task_status_id: statusId,
+    task_status_id: status.id,
     text,
     checklist: [],
     links: [],
-    pinned: false,
+    pinned: null,
     created_at: now,
     updated_at: now,
   };
-  const previous = ctx.state.taskStatuses.get(task.task_status_id);
-  const next = ctx.state.taskStatuses.get(statusId);
-  if (next?.is_retake === true && previous?.id !== next.id) task.retake_count += 1;
-  if (next?.is_done === true && previous?.is_done !== true) {
-    task.end_date = now;
-    task.done_date = now;
+  if (status.id !== task.task_status_id) {
+    if (status.is_retake) task.retake_count += 1;
+    if (status.is_feedback_request) task.end_date = now;
+    else if (!status.is_done) task.end_date = null;
+    task.done_date = status.is_done ? now : null;
+    if (status.is_wip && task.real_start_date === null) task.real_start_date = now;
   }
-  task.task_status_id = statusId;
+  task.task_status_id = status.id;
   task.last_comment_date = now;
   task.updated_at = now;
   ctx.state.comments.push(comment);
   return comment;
 }
 
+/** The answer of a comment route: the comment with its status and author inlined, as Zou sends it. */
+function presentComment(ctx: Ctx, comment: CommentRow): Record<string, unknown> {
+  const status = ctx.state.taskStatuses.get(comment.task_status_id);
+  return {
+    ...serialize(comment, true),
+    for_client: false,
+    data: null,
+    replies: [],
+    mentions: [],
+    department_mentions: [],
+    acknowledgements: [],
+    attachment_files: [],
+    previews: [],
+    preview_file_id: null,
+    editor_id: null,
+    task_status: status === undefined ? null : serialize(status, true),
+    person: serialize(ctx.user, false),
+  };
+}
+
+/** CommentCreateSchema, then check_task_action_access, check_task_status_access and the retake cap. */
 function commentTask(ctx: Ctx): Answer {
-  const task = getOr404(ctx.state.tasks, ctx.params.id, 'Task');
   const body = isRecord(ctx.body) ? ctx.body : {};
   if (body.task_status_id === undefined || body.task_status_id === null) {
     throw validationError([{ field: 'task_status_id', message: 'Field required' }]);
   }
-  if (!isValidId(body.task_status_id)) {
-    throw validationError([{ field: 'task_status_id', message: 'Input should be a valid UUID' }]);
+  if (typeof body.task_status_id !== 'string') {
+    throw validationError([{ field: 'task_status_id', message: 'Input should be a valid string' }]);
   }
   if (body.comment !== undefined && typeof body.comment !== 'string') {
     throw validationError([{ field: 'comment', message: 'Input should be a valid string' }]);
   }
-  const statusId = normalizeId(body.task_status_id);
-  if (!canCommentTask(ctx.state, ctx.user, task, statusId)) throw forbidden();
-  const comment = recordComment(ctx, task, statusId, body.comment ?? '');
-  return ok(serialize(comment, true), 201);
+  const task = findOr404(ctx.state.tasks, ctx.params.id, 'Task');
+  if (!canActOnTask(ctx.state, ctx.user, task)) throw forbidden();
+  // A malformed status id is an unknown one: 404 either way.
+  const status = checkStatusAccess(ctx.state, ctx.user, task.project_id, body.task_status_id);
+  const comment = recordComment(ctx, task, status, body.comment ?? '');
+  return ok(presentComment(ctx, comment), 201);
 }
 
+const COMMENT_MANY_FIELDS = ['object_id', 'task_status_id', 'comment'] as const;
+
+/** BatchCommentItemSchema on the whole list: dicts, UUIDs or null, a string or null; nulls are dropped. */
+function commentManyItems(body: unknown): Record<string, string>[] {
+  if (!Array.isArray(body)) throw badRequest('Request body must be a JSON array.');
+  const errors: { field: string; message: string }[] = [];
+  const items = (body as unknown[]).map((item, index) => {
+    if (!isRecord(item)) {
+      errors.push({
+        field: String(index),
+        message: 'Input should be a valid dictionary or instance of BatchCommentItemSchema',
+      });
+      return {};
+    }
+    const out: Record<string, string> = {};
+    for (const field of COMMENT_MANY_FIELDS) {
+      const value = item[field];
+      if (value === undefined || value === null) continue;
+      if (field === 'comment' ? typeof value !== 'string' : !isValidId(value)) {
+        errors.push({
+          field: `${String(index)}.${field}`,
+          message: field === 'comment' ? 'Input should be a valid string' : 'Input should be a valid UUID',
+        });
+        continue;
+      }
+      out[field] = field === 'comment' ? (value as string) : normalizeId(value as string);
+    }
+    return out;
+  });
+  if (errors.length > 0) throw validationError(errors);
+  return items;
+}
+
+/**
+ * CommentManyTasksResource: a manager of the project (or an admin) writes every item; anyone else only
+ * the items of tasks assigned to them (a supervisor any task), the others silently dropped. Items missing
+ * a field are skipped; an unknown task or status is a 404 and a status the caller may not set a 403,
+ * after the earlier items were written (Zou writes them one by one).
+ */
 function commentMany(ctx: Ctx): Answer {
-  const project = getOr404(ctx.state.projects, ctx.params.id, 'Project');
-  if (!Array.isArray(ctx.body)) throw badRequest('Request body must be a JSON array.');
-  const manager = isManagerOf(ctx.state, ctx.user, project.id);
+  const items = commentManyItems(ctx.body);
+  const { state, user } = ctx;
+  // An admin's request never reads the project; anyone else's needs it to exist.
+  if (!isAdmin(user)) findOr404(state.projects, ctx.params.id, 'Project');
+  const manager =
+    isAdmin(user) || (ctx.params.id !== undefined && isManagerOf(state, user, normalizeId(ctx.params.id)));
+  const allowed = manager
+    ? items
+    : items.filter((item) => {
+        if (item.object_id === undefined) return false;
+        const task = findOr404(state.tasks, item.object_id, 'Task');
+        const supervisor = user.role === 'supervisor' && onTeam(state, user, task.project_id);
+        return supervisor || task.assignees.includes(user.id);
+      });
   const out: Record<string, unknown>[] = [];
-  // Like Zou: comments are written one by one, so a bad one fails the request after the earlier ones.
-  for (const item of ctx.body as unknown[]) {
-    if (!isRecord(item)) continue;
+  for (const item of allowed) {
     const { object_id: objectId, task_status_id: statusId, comment } = item;
     if (objectId === undefined || statusId === undefined || comment === undefined) continue;
-    if (typeof objectId !== 'string' || typeof statusId !== 'string' || typeof comment !== 'string') {
-      throw badRequest('One of the provided values has an invalid format.');
-    }
-    const task = getOr404(ctx.state.tasks, objectId, 'Task');
-    if (!isValidId(statusId)) throw badRequest('Malformed ID.');
-    const status = normalizeId(statusId);
-    if (!ctx.state.taskStatuses.has(status)) throw notFound('Task status');
-    // Non-managers: Zou silently drops what they may not post.
-    if (!manager && !canCommentTask(ctx.state, ctx.user, task, status)) continue;
-    out.push(serialize(recordComment(ctx, task, status, comment), true));
+    const task = findOr404(state.tasks, objectId, 'Task');
+    const status = checkStatusAccess(state, user, task.project_id, statusId);
+    out.push(presentComment(ctx, recordComment(ctx, task, status, comment)));
   }
   return ok(out, 201);
 }
@@ -414,22 +644,19 @@ function commentMany(ctx: Ctx): Answer {
 
 const DB_FORMAT_ERROR = 'One of the provided values has an invalid format.';
 const CUSTOM_ACTION_FIELDS = new Set(['name', 'url', 'entity_type', 'is_ajax']);
+const PROTECTED_FIELDS = ['id', 'created_at', 'updated_at', 'type'];
 
-function checkCustomActionFields(data: Record<string, unknown>): void {
-  for (const key of Object.keys(data)) {
-    if (!CUSTOM_ACTION_FIELDS.has(key) && !['id', 'created_at', 'updated_at', 'type'].includes(key)) {
-      throw badRequest(`'${key}' is an invalid keyword argument for CustomAction`);
-    }
-  }
+/** The columns' types and lengths (name 80, url 400, entity_type 40), checked like PostgreSQL would. */
+function checkCustomActionValues(data: Record<string, unknown>): void {
   for (const key of ['name', 'url', 'entity_type']) {
     const value = data[key];
-    if (value !== undefined && value !== null && typeof value !== 'string') throw badRequest(DB_FORMAT_ERROR);
+    if (value !== undefined && value !== null && typeof value !== 'string') throw dbError(DB_FORMAT_ERROR);
   }
   const tooLong = (v: unknown, max: number) => typeof v === 'string' && v.length > max;
   if (tooLong(data.name, 80) || tooLong(data.url, 400) || tooLong(data.entity_type, 40)) {
-    throw badRequest(DB_FORMAT_ERROR);
+    throw dbError(DB_FORMAT_ERROR);
   }
-  if (data.is_ajax !== undefined && typeof data.is_ajax !== 'boolean') throw badRequest(DB_FORMAT_ERROR);
+  if (data.is_ajax !== undefined && typeof data.is_ajax !== 'boolean') throw dbError(DB_FORMAT_ERROR);
 }
 
 function jsonObject(ctx: Ctx): Record<string, unknown> {
@@ -443,17 +670,24 @@ function jsonObject(ctx: Ctx): Record<string, unknown> {
 
 function createCustomAction(ctx: Ctx): Answer {
   if (!isAdmin(ctx.user)) throw forbidden();
-  const data = jsonObject(ctx);
+  const data = isRecord(ctx.body) ? ctx.body : {};
   if (data.name === undefined || data.name === null) {
     throw badRequest("The 'name' field is required and cannot be None.");
   }
-  if (typeof data.name !== 'string') throw badRequest(DB_FORMAT_ERROR);
-  checkCustomActionFields(data);
+  // The model's constructor refuses an unknown keyword (a TypeError: `{ message }` alone).
+  for (const key of Object.keys(data)) {
+    if (!CUSTOM_ACTION_FIELDS.has(key) && !PROTECTED_FIELDS.includes(key)) {
+      throw dbError(`'${key}' is an invalid keyword argument for CustomAction`);
+    }
+  }
+  checkCustomActionValues(data);
+  const name = data.name;
+  if (typeof name !== 'string') throw dbError(DB_FORMAT_ERROR);
   const now = nowString(ctx);
   const row: CustomActionRow = {
     id: randomUUID(),
     type: 'CustomAction',
-    name: data.name,
+    name,
     url: typeof data.url === 'string' ? data.url : null,
     entity_type: typeof data.entity_type === 'string' ? data.entity_type : 'all',
     is_ajax: data.is_ajax === true,
@@ -464,12 +698,13 @@ function createCustomAction(ctx: Ctx): Answer {
   return ok(serialize(row, true), 201);
 }
 
+/** An update sets the known columns and ignores the rest (Zou's Model.update skips unknown keys). */
 function updateCustomAction(ctx: Ctx): Answer {
   const data = jsonObject(ctx);
   const row = getOr404(ctx.state.customActions, ctx.params.id, 'Custom action');
   if (!isAdmin(ctx.user)) throw forbidden();
   if ('name' in data && data.name === null) throw badRequest("The 'name' field cannot be set to None.");
-  checkCustomActionFields(data);
+  checkCustomActionValues(data);
   if (typeof data.name === 'string') row.name = data.name;
   if (data.url === null || typeof data.url === 'string') row.url = data.url;
   if (typeof data.entity_type === 'string') row.entity_type = data.entity_type;
@@ -489,6 +724,17 @@ function deleteCustomAction(ctx: Ctx): Answer {
 
 const FOR_ENTITY = ['shot', 'asset', 'sequence', 'edit', 'episode'];
 const DUPLICATE = 'A record with the same unique values already exists.';
+const PLAYLIST_FIELDS = new Set([
+  'name',
+  'project_id',
+  'episode_id',
+  'task_type_id',
+  'for_client',
+  'for_entity',
+  'is_for_all',
+  'shots',
+  'created_by',
+]);
 
 function sameNameExists(
   state: FakeZouState,
@@ -505,31 +751,52 @@ function sameNameExists(
   );
 }
 
-function checkShots(value: unknown): PlaylistShotRow[] {
-  if (!Array.isArray(value)) throw badRequest(DB_FORMAT_ERROR);
-  return value.map((shot: unknown) => {
-    if (!isRecord(shot) || !isValidId(shot.entity_id)) throw badRequest(DB_FORMAT_ERROR);
-    const preview = shot.preview_file_id;
-    if (preview !== undefined && preview !== null && !isValidId(preview)) throw badRequest(DB_FORMAT_ERROR);
-    return { ...shot, entity_id: shot.entity_id, preview_file_id: preview ?? null };
+/**
+ * The playlist's entries as Zou keeps them: `{ entity_id, preview_file_id }` (an `id` stands for the
+ * entity), entries without an entity dropped, and a preview that is not one of the entity's tasks'
+ * (unknown or malformed ids included) unset (preview_files_service.unpin_foreign_preview_files).
+ */
+function checkShots(state: FakeZouState, value: unknown): PlaylistShotRow[] {
+  if (!Array.isArray(value)) throw dbError(`'${typeof value}' object is not iterable`);
+  return (value as unknown[]).flatMap((shot): PlaylistShotRow[] => {
+    if (!isRecord(shot)) return [];
+    const entity = shot.entity_id ?? shot.id;
+    if (typeof entity !== 'string' || entity === '') return [];
+    const preview = typeof shot.preview_file_id === 'string' ? shot.preview_file_id.toLowerCase() : null;
+    const owner = preview === null ? undefined : state.previewFiles.get(preview);
+    const ownTask = owner === undefined ? undefined : state.tasks.get(owner.task_id);
+    const own = ownTask !== undefined && ownTask.entity_id === entity.toLowerCase();
+    return [{ entity_id: entity, preview_file_id: own ? preview : null }];
   });
 }
 
+/** Zou's create: the caller's access first, then the values, then the database's constraints. */
 function createPlaylist(ctx: Ctx): Answer {
   const data = jsonObject(ctx);
-  if (typeof data.project_id !== 'string' || typeof data.name !== 'string') {
-    throw badRequest('A required field is missing.');
+  const { state, user } = ctx;
+  // check_supervisor_project_access reads data["project_id"]: a KeyError when it is missing.
+  if (!('project_id' in data)) throw dbError("'project_id'");
+  if (!isAdmin(user)) {
+    const project = findOr404(state.projects, data.project_id, 'Project');
+    if (!isSupervisorOf(state, user, project.id)) throw forbidden();
   }
-  const project = getOr404(ctx.state.projects, data.project_id, 'Project');
-  if (!isSupervisorOf(ctx.state, ctx.user, project.id)) throw forbidden();
   const forEntity = data.for_entity ?? 'shot';
   if (typeof forEntity !== 'string' || !FOR_ENTITY.includes(forEntity)) {
     throw badRequest(`for_entity must be one of ${FOR_ENTITY.join(', ')}`);
   }
+  for (const key of Object.keys(data)) {
+    if (!PLAYLIST_FIELDS.has(key) && !PROTECTED_FIELDS.includes(key)) {
+      throw dbError(`'${key}' is an invalid keyword argument for Playlist`);
+    }
+  }
+  if (typeof data.name !== 'string') throw dbError('A required field is missing.');
+  // Unknown project or episode: the foreign keys refuse them.
+  const project = isValidId(data.project_id) ? state.projects.get(normalizeId(data.project_id)) : undefined;
+  if (project === undefined) throw dbError('The change conflicts with records referencing this one.');
   let episodeId: string | null = null;
   if (typeof data.episode_id === 'string' && !['all', 'main'].includes(data.episode_id)) {
-    const episode = getOr404(ctx.state.entities, data.episode_id, 'Episode');
-    if (episode.type !== 'Episode' || episode.project_id !== project.id) throw badRequest(DB_FORMAT_ERROR);
+    const episode = isValidId(data.episode_id) ? state.entities.get(normalizeId(data.episode_id)) : undefined;
+    if (episode === undefined) throw dbError('The change conflicts with records referencing this one.');
     episodeId = episode.id;
   }
   const taskTypeId = isValidId(data.task_type_id) ? normalizeId(data.task_type_id) : null;
@@ -544,40 +811,95 @@ function createPlaylist(ctx: Ctx): Answer {
     for_client: data.for_client === true,
     for_entity: forEntity,
     is_for_all: data.is_for_all === true,
-    shots: data.shots === undefined ? [] : checkShots(data.shots),
-    created_by: ctx.user.id,
+    // Zou leaves the column empty (null) until entries are set.
+    shots: data.shots === undefined || data.shots === null ? null : checkShots(state, data.shots),
+    created_by: user.id,
     created_at: now,
     updated_at: now,
   };
-  if (sameNameExists(ctx.state, row)) throw badRequest(DUPLICATE);
-  ctx.state.playlists.set(row.id, row);
-  return ok(serialize(row, true), 201);
+  if (sameNameExists(state, row)) throw dbError(DUPLICATE);
+  state.playlists.set(row.id, row);
+  return ok({ ...serialize(row, true), build_jobs: [] }, 201);
 }
 
 function getPlaylist(ctx: Ctx): PlaylistRow {
   const row = getOr404(ctx.state.playlists, ctx.params.id, 'Playlist');
-  if (ctx.user.role === 'vendor' || !canSeeProject(ctx.state, ctx.user, row.project_id)) throw forbidden();
+  if (!canSeeProject(ctx.state, ctx.user, row.project_id) || ctx.user.role === 'vendor') throw forbidden();
+  if (ctx.user.role === 'client' && !row.for_client) throw forbidden();
   return row;
+}
+
+/** check_playlist_update_access: a manager of the project, or the supervisor who created the playlist. */
+function canUpdatePlaylist(state: FakeZouState, user: PersonRow, row: PlaylistRow): boolean {
+  if (isManagerOf(state, user, row.project_id)) return true;
+  return (
+    user.role === 'supervisor' &&
+    onTeam(state, user, row.project_id) &&
+    (row.created_by === null || row.created_by === user.id)
+  );
 }
 
 function updatePlaylist(ctx: Ctx): Answer {
   const data = jsonObject(ctx);
   const row = getOr404(ctx.state.playlists, ctx.params.id, 'Playlist');
-  if (!isSupervisorOf(ctx.state, ctx.user, row.project_id)) throw forbidden();
+  if (!canUpdatePlaylist(ctx.state, ctx.user, row)) throw forbidden();
+  if (
+    data.for_entity !== undefined &&
+    data.for_entity !== null &&
+    (typeof data.for_entity !== 'string' || !FOR_ENTITY.includes(data.for_entity))
+  ) {
+    throw badRequest(`for_entity must be one of ${FOR_ENTITY.join(', ')}`);
+  }
   const next = { ...row };
   if (data.name !== undefined) {
-    if (typeof data.name !== 'string' || data.name === '') throw badRequest(DB_FORMAT_ERROR);
+    if (typeof data.name !== 'string') throw dbError(DB_FORMAT_ERROR);
     next.name = data.name;
   }
-  if (data.shots !== undefined) next.shots = checkShots(data.shots);
+  if (data.shots !== undefined) next.shots = checkShots(ctx.state, data.shots);
   if (typeof data.for_client === 'boolean') next.for_client = data.for_client;
+  if (typeof data.for_entity === 'string') next.for_entity = data.for_entity;
   if (data.task_type_id !== undefined) {
     next.task_type_id = isValidId(data.task_type_id) ? normalizeId(data.task_type_id) : null;
   }
-  if (sameNameExists(ctx.state, next)) throw badRequest(DUPLICATE);
+  if (sameNameExists(ctx.state, next)) throw dbError(DUPLICATE);
   next.updated_at = nowString(ctx);
   ctx.state.playlists.set(row.id, next);
   return ok(serialize(next, false));
+}
+
+// ---------------------------------------------------------------- time spents
+
+/**
+ * ProductionTimeSpentsResource: one unpaged list; project access (an admin's request never reads the
+ * project: an unknown one is an empty list), clients refused, vendors reading all of it.
+ */
+function projectTimeSpents(ctx: Ctx): Answer {
+  const { state, user } = ctx;
+  if (!isAdmin(user)) {
+    const project = findOr404(state.projects, ctx.params.id, 'Project');
+    if (!onTeam(state, user, project.id)) throw forbidden();
+    if (user.role === 'client') throw forbidden();
+  }
+  const projectId = isValidId(ctx.params.id) ? normalizeId(ctx.params.id) : '';
+  const rows = [...state.timeSpents.values()].filter(
+    (t) => state.tasks.get(t.task_id)?.project_id === projectId,
+  );
+  return ok(rows.map((row) => serialize(row, true)));
+}
+
+/** GetTimeSpentResource: check_task_access, then `{ total, <person id>: [time spents] }`. */
+function taskTimeSpents(ctx: Ctx): Answer {
+  const task = getTaskOfRoute(ctx);
+  const out: Record<string, unknown> = { total: 0 };
+  let total = 0;
+  for (const row of ctx.state.timeSpents.values()) {
+    if (row.task_id !== task.id) continue;
+    const list = (out[row.person_id] ??= []) as Record<string, unknown>[];
+    list.push(serialize(row, true));
+    total += row.duration;
+  }
+  out.total = total;
+  return ok(out);
 }
 
 // ---------------------------------------------------------------- the table
@@ -590,7 +912,11 @@ export const routes: Route[] = [
     method: GET,
     path: '/auth/refresh-token',
     auth: 'refresh',
-    handle: (ctx) => ok({ access_token: ctx.tokens.issue(ctx.user.id, 'access', ctx.settings.tokenTtlMs) }),
+    handle: (ctx) => {
+      // require_person: a bot's token (never a refresh token anyway) cannot be refreshed.
+      if (ctx.user.is_bot) throw forbidden();
+      return refreshToken(ctx);
+    },
   },
   {
     method: GET,
@@ -604,10 +930,7 @@ export const routes: Route[] = [
     method: GET,
     path: '/data/persons',
     auth: 'access',
-    handle: (ctx) => {
-      const answer = listRows(ctx, ctx.state.persons.values(), () => true);
-      return isAdmin(ctx.user) ? answer : { ...answer, body: mapListed(answer.body, minimalPerson) };
-    },
+    handle: listPersons,
   },
   {
     method: GET,
@@ -633,17 +956,22 @@ export const routes: Route[] = [
     },
   },
   { method: GET, path: '/data/projects/:id/tasks', auth: 'access', handle: projectTasks },
+  { method: GET, path: '/data/projects/:id/time-spents', auth: 'access', handle: projectTimeSpents },
+  { method: GET, path: '/actions/tasks/:id/time-spents', auth: 'access', handle: taskTimeSpents },
   {
     method: GET,
     path: '/data/tasks',
     auth: 'access',
-    handle: (ctx) => listRows(ctx, ctx.state.tasks.values(), (t) => canSeeTask(ctx.state, ctx.user, t)),
+    handle: (ctx) => {
+      const answer = listRows(ctx, ctx.state.tasks.values(), (t) => listsTask(ctx.state, ctx.user, t));
+      return { ...answer, body: mapListed(answer.body, (row) => blankForClient(ctx.user, row)) };
+    },
   },
   {
     method: GET,
     path: '/data/tasks/:id',
     auth: 'access',
-    handle: (ctx) => ok(serialize(getTask(ctx), boolParam(ctx, 'relations', true))),
+    handle: (ctx) => ok(blankForClient(ctx.user, serialize(getTask(ctx), boolParam(ctx, 'relations', true)))),
   },
   { method: GET, path: '/data/tasks/:id/full', auth: 'access', handle: fullTask },
   { method: GET, path: '/data/tasks/:id/previews', auth: 'access', handle: taskPreviews },
@@ -659,7 +987,10 @@ export const routes: Route[] = [
     method: GET,
     path: `/data/${model}/:id`,
     auth: 'access',
-    handle: (ctx) => ok(serialize(getEntity(ctx, kind), true)),
+    handle: (ctx) => {
+      const entity = getEntity(ctx, kind);
+      return ok(kind === 'Asset' ? fullAsset(entity) : serialize(entity, true));
+    },
   })),
   {
     method: GET,
@@ -772,7 +1103,7 @@ export const routes: Route[] = [
     auth: 'access',
     handle: (ctx) => {
       const row = getOr404(ctx.state.playlists, ctx.params.id, 'Playlist');
-      if (!isSupervisorOf(ctx.state, ctx.user, row.project_id)) throw forbidden();
+      if (!canUpdatePlaylist(ctx.state, ctx.user, row)) throw forbidden();
       ctx.state.playlists.delete(row.id);
       return { status: 204 };
     },

@@ -12,6 +12,7 @@ import type {
   TaskRow,
   TaskStatusRow,
   TaskTypeRow,
+  TimeSpentRow,
 } from './model.ts';
 
 /*
@@ -21,7 +22,8 @@ import type {
  *   admin (Noor Haddad, admin, on no team: admins see everything), manager (Marc Dubois),
  *   supervisor (Sofia Rossi), artist (Kenji Sato, user), lighter (Lena Becker, user), client (Paula Ortiz),
  *   vendor (Ravi Menon, holds two compositing tasks only), outsider (Tom Novak, user, on Moon Garden
- *   only), bot (is_bot, role manager, no password: use the token `botToken` from startFakeZou).
+ *   only), producer (Ines Laurent, manager on no team: sees no project), bot (is_bot, role manager, no
+ *   password: use the token `botToken` from startFakeZou).
  *
  * Projects (`ids.projects`):
  *   spf   "Spring Festival", code SPF, tvshow, fps "25", 1920x1080; team: manager, supervisor, artist,
@@ -34,7 +36,11 @@ import type {
  *   moon  "Moon Garden", code MGD, short, fps "24"; team: manager, outsider. One sequence, 2 shots,
  *         3 tasks (`ids.tasks.moon`).
  *   big   (only with `bigProject`) "Big Show", code BIG; team: manager, bot; `bigProject.tasks` tasks,
- *         3 per shot, 50 shots per sequence (`ids.tasks.big`).
+ *         3 per shot, 50 shots per sequence (`ids.tasks.big`), no previews.
+ *
+ * Previews: every task waiting for approval, done or retaken has one per revision (1 + retake_count), the
+ * last one as `last_preview_file_id`; its last comment is dated like its last preview.
+ * ../real-zou/seed.ts builds this same production in a real Zou.
  *
  * Named tasks (`ids.tasks.<name>`): layoutSh010, animationSh010, lightingSh010, compositingSh010 (all on
  * E01/SQ010/SH010), modelingMei, riggingMei, vendorCompositing (E02/SQ010/SH030, held by the vendor).
@@ -46,7 +52,16 @@ export interface SeedOptions {
 }
 
 export type PersonKey =
-  'admin' | 'manager' | 'supervisor' | 'artist' | 'lighter' | 'client' | 'vendor' | 'outsider' | 'bot';
+  | 'admin'
+  | 'manager'
+  | 'supervisor'
+  | 'artist'
+  | 'lighter'
+  | 'client'
+  | 'vendor'
+  | 'outsider'
+  | 'producer'
+  | 'bot';
 
 export type HumanKey = Exclude<PersonKey, 'bot'>;
 
@@ -124,6 +139,7 @@ export interface Seed {
     previewFiles: PreviewFileRow[];
     playlists: PlaylistRow[];
     customActions: CustomActionRow[];
+    timeSpents: TimeSpentRow[];
   };
 }
 
@@ -136,6 +152,7 @@ const PEOPLE: Record<PersonKey, { first: string; last: string; email: string | n
   client: { first: 'Paula', last: 'Ortiz', email: 'paula.ortiz@client.example', role: 'client' },
   vendor: { first: 'Ravi', last: 'Menon', email: 'ravi.menon@vendor.example', role: 'vendor' },
   outsider: { first: 'Tom', last: 'Novak', email: 'tom.novak@studio.example', role: 'user' },
+  producer: { first: 'Ines', last: 'Laurent', email: 'ines.laurent@studio.example', role: 'manager' },
   bot: { first: 'kitsu-actions', last: 'bot', email: null, role: 'manager' },
 };
 
@@ -378,6 +395,8 @@ export function buildSeed(options: SeedOptions = {}): Seed {
     assignees: string[];
     minutesPerFrame?: number;
     baseEstimation?: number;
+    /** False on the big project: its tasks are for paging, and previews are slow to make in a real Zou. */
+    withPreviews?: boolean;
     updatedAt: string;
   }): TaskRow => {
     const status = statusCycle[(init.index * 7 + init.type.priority * 3) % statusCycle.length] ?? ts.todo;
@@ -422,7 +441,8 @@ export function buildSeed(options: SeedOptions = {}): Seed {
       created_at: at(-20),
       updated_at: init.updatedAt,
     };
-    if (status.is_done || status.is_feedback_request || status.is_retake) {
+    const reviewed = status.is_done || status.is_feedback_request || status.is_retake;
+    if (reviewed && init.withPreviews !== false) {
       const revisions = 1 + retakeCount;
       for (let revision = 1; revision <= revisions; revision += 1) {
         const preview: PreviewFileRow = {
@@ -448,6 +468,8 @@ export function buildSeed(options: SeedOptions = {}): Seed {
         };
         previewFiles.push(preview);
         task.last_preview_file_id = preview.id;
+        // In Zou a preview comes with a comment: the last one is the last preview's.
+        task.last_comment_date = preview.created_at;
       }
     }
     tasks.push(task);
@@ -688,6 +710,7 @@ export function buildSeed(options: SeedOptions = {}): Seed {
           type,
           index: i,
           assignees: [],
+          withPreviews: false,
           // Distinct, so Zou's "newest updated first" order is total.
           updatedAt: at(20, i),
         }).id,
@@ -763,8 +786,51 @@ export function buildSeed(options: SeedOptions = {}): Seed {
       previewFiles,
       playlists: [],
       customActions: [],
+      timeSpents: timeSpentRows(tasks, ids),
     },
   };
+}
+
+/**
+ * Time spents on the named tasks of SH010 and Mei that were started: two days each, by their first
+ * assignee, 60 % then the rest, adding up to the task's duration (Zou sets a task's duration to the sum of
+ * its time spents). ../real-zou/seed.ts makes the same entries in the real Zou.
+ */
+function timeSpentRows(tasks: TaskRow[], ids: SeedIds): TimeSpentRow[] {
+  const named = ids.tasks;
+  const rows: TimeSpentRow[] = [];
+  for (const id of [
+    named.layoutSh010,
+    named.animationSh010,
+    named.lightingSh010,
+    named.compositingSh010,
+    named.modelingMei,
+    named.riggingMei,
+  ]) {
+    const task = tasks.find((t) => t.id === id);
+    const personId = task?.assignees[0];
+    if (task === undefined || task.real_start_date === null || personId === undefined || task.duration <= 0) {
+      continue;
+    }
+    const first = Math.ceil(task.duration * 0.6);
+    const day = Date.parse(`${task.real_start_date.slice(0, 10)}T00:00:00Z`);
+    const entries = [{ date: day, minutes: first }];
+    if (task.duration > first) entries.push({ date: day + 86_400_000, minutes: task.duration - first });
+    for (const entry of entries) {
+      const date = new Date(entry.date).toISOString().slice(0, 10);
+      rows.push({
+        id: seededUuid(`time-spent:${task.id}:${date}`),
+        type: 'TimeSpent',
+        task_id: task.id,
+        person_id: personId,
+        date,
+        duration: entry.minutes,
+        created_at: at(40),
+        updated_at: at(40),
+      });
+    }
+  }
+  return rows;
 }
 
 /** A fresh, mutable state from a seed (rows are copied, so the seed stays untouched). */
@@ -784,6 +850,7 @@ export function createState(seed: Seed): FakeZouState {
     previewFiles: map(seed.rows.previewFiles),
     playlists: map(seed.rows.playlists),
     customActions: map(seed.rows.customActions),
+    timeSpents: map(seed.rows.timeSpents),
     comments: [],
     requests: [],
     passwords,

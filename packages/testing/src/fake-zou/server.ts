@@ -94,6 +94,10 @@ const compiled: CompiledRoute[] = routes.map((route) => {
   return { route, pattern: new RegExp(`^${source}/?$`), names };
 });
 
+/** Werkzeug's 401 text: what Zou answers for a valid token of a person it does not know. */
+const UNAUTHORIZED_MESSAGE =
+  "The server could not verify that you are authorized to access the URL requested. You either supplied the wrong credentials (e.g. a bad password), or your browser doesn't understand how to supply the credentials required.";
+
 function readCookie(header: string | undefined, name: string): string | null {
   if (header === undefined) return null;
   for (const part of header.split(';')) {
@@ -145,7 +149,7 @@ export async function startFakeZou(options: FakeZouOptions = {}): Promise<FakeZo
   const send = (res: ServerResponse, answer: Answer, log: Omit<RequestLogEntry, 'status'>) => {
     state.requests.push({ ...log, status: answer.status });
     if (res.destroyed) return;
-    const headers: Record<string, string> = { ...answer.headers };
+    const headers: Record<string, string | string[]> = { ...answer.headers };
     let payload = '';
     if (typeof answer.body === 'string') {
       payload = answer.body;
@@ -158,33 +162,35 @@ export async function startFakeZou(options: FakeZouOptions = {}): Promise<FakeZo
     res.end(payload);
   };
 
-  const authenticate = (req: IncomingMessage, kind: 'access' | 'refresh'): PersonRow | HttpError => {
-    const cookie = readCookie(
-      req.headers.cookie,
-      kind === 'access' ? 'access_token_cookie' : 'refresh_token_cookie',
-    );
-    let token = cookie;
+  /** flask-jwt-extended's lookup: the cookie first, then the bearer; its refusals answer `{ msg }`. */
+  const authenticate = (req: IncomingMessage, kind: 'access' | 'refresh'): PersonRow | Answer => {
+    const cookieName = kind === 'access' ? 'access_token_cookie' : 'refresh_token_cookie';
+    let token = readCookie(req.headers.cookie, cookieName);
     if (token === null) {
       const header = req.headers.authorization;
-      if (header === undefined) {
-        return new HttpError(
-          401,
-          `Missing JWT in headers or cookies (Missing Authorization Header; Missing cookie "${kind}_token_cookie")`,
-        );
-      }
-      const match = /^Bearer (.+)$/.exec(header);
+      const match = header === undefined ? null : /^Bearer (.+)$/.exec(header);
       if (match?.[1] === undefined) {
-        return new HttpError(
-          401,
-          "Missing 'Bearer' type in 'Authorization' header. Expected 'Authorization: Bearer <JWT>'",
-        );
+        const why =
+          header === undefined
+            ? 'Missing Authorization Header'
+            : "Missing 'Bearer' type in 'Authorization' header. Expected 'Authorization: Bearer <JWT>'";
+        return {
+          status: 401,
+          body: { msg: `Missing JWT in cookies or headers (Missing cookie "${cookieName}"; ${why})` },
+        };
       }
       token = match[1];
     }
     const check = tokens.check(token, kind);
-    if (!check.ok) return new HttpError(check.status, check.message);
-    const person = state.persons.get(check.record.personId);
-    if (person === undefined || !person.active) return new HttpError(401, 'User not found or inactive');
+    if (!check.ok) return { status: check.status, body: check.body };
+    const person = state.persons.get(check.personId);
+    if (person === undefined) return { status: 401, body: { error: true, message: UNAUTHORIZED_MESSAGE } };
+    if (!person.active) {
+      return {
+        status: 401,
+        body: { error: true, login: false, message: 'User is unactive, he cannot log in.' },
+      };
+    }
     return person;
   };
 
@@ -250,8 +256,8 @@ export async function startFakeZou(options: FakeZouOptions = {}): Promise<FakeZo
     let user: PersonRow | null = null;
     if (route.auth !== 'none') {
       const who = authenticate(req, route.auth);
-      if (who instanceof HttpError) {
-        send(res, { status: who.status, body: who.body }, log);
+      if (!('id' in who)) {
+        send(res, who, log);
         return;
       }
       user = who;
@@ -276,21 +282,24 @@ export async function startFakeZou(options: FakeZouOptions = {}): Promise<FakeZo
         return;
       }
       try {
-        body = JSON.parse(rawBody) as unknown;
+        // Flask's get_json(silent=True) reads only a JSON content type, and nothing from bad JSON.
+        body = !isJson && route.body === 'silent' ? undefined : (JSON.parse(rawBody) as unknown);
       } catch {
-        // Flask answers a generic 400 for a body that is not JSON.
-        send(
-          res,
-          {
-            status: 400,
-            body: {
-              error: true,
-              message: 'The browser (or proxy) sent a request that this server could not understand.',
+        if (route.body !== 'silent') {
+          // Flask answers a generic 400 for a body that is not JSON.
+          send(
+            res,
+            {
+              status: 400,
+              body: {
+                error: true,
+                message: 'The browser (or proxy) sent a request that this server could not understand.',
+              },
             },
-          },
-          { ...log, personId: user?.id ?? null },
-        );
-        return;
+            { ...log, personId: user?.id ?? null },
+          );
+          return;
+        }
       }
     }
 
@@ -308,6 +317,7 @@ export async function startFakeZou(options: FakeZouOptions = {}): Promise<FakeZo
       tokens,
       now,
       settings,
+      userAgent: req.headers['user-agent'] ?? '',
     };
     let answer: Answer;
     try {

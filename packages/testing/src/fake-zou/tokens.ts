@@ -1,8 +1,11 @@
 import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
 
-// Tokens shaped and checked like flask-jwt-extended's: HS256 JWTs, refused with 422 when malformed or
-// badly signed, 401 when expired or revoked. The server-side record is authoritative (so tests can
-// expire tokens at will); the `exp` claim is there for looks.
+// Tokens shaped and checked like flask-jwt-extended's in Zou: HS256 JWTs, refused with 422 when malformed
+// or badly signed, 401 when expired or revoked, with flask-jwt-extended's `{ msg }` bodies (Zou answers
+// an expired token itself: `{ error, message }`). Like Zou, a person's token is good on its signature and
+// claims alone: the store only remembers what was revoked or expired early (`expireAll`), so a token
+// signed with the secret elsewhere works too. A bot's token must be the one the store issued (Zou keeps
+// the bot's current jti on the person).
 
 export type TokenKind = 'access' | 'refresh';
 
@@ -17,7 +20,16 @@ export interface TokenRecord {
 }
 
 export type TokenCheck =
-  { ok: true; record: TokenRecord } | { ok: false; status: 401 | 422; message: string };
+  | { ok: true; personId: string }
+  | { ok: false; status: 401 | 422; message: string; body: Record<string, unknown> };
+
+/** flask-jwt-extended's own refusals answer `{ msg }`. */
+const refused = (status: 401 | 422, message: string): TokenCheck => ({
+  ok: false,
+  status,
+  message,
+  body: { msg: message },
+});
 
 const b64url = (data: string | Buffer) => Buffer.from(data).toString('base64url');
 
@@ -76,33 +88,42 @@ export class TokenStore {
     return `${header}.${payload}.${this.#sign(`${header}.${payload}`)}`;
   }
 
+  /** In PyJWT's order: the shape, the signature, the expiry, then flask-jwt-extended's type and blocklist. */
   check(token: string, expected: TokenKind): TokenCheck {
     const parts = token.split('.');
-    if (parts.length !== 3) return { ok: false, status: 422, message: 'Not enough segments' };
+    if (parts.length !== 3) return refused(422, 'Not enough segments');
     const [header, payload, signature] = parts as [string, string, string];
-    if (decodeSegment(header) === null) return { ok: false, status: 422, message: 'Invalid header string' };
+    if (decodeSegment(header) === null) return refused(422, 'Invalid header string');
     const claims = decodeSegment(payload);
-    if (claims === null) return { ok: false, status: 422, message: 'Invalid payload string' };
+    if (claims === null) return refused(422, 'Invalid payload string');
     const expectedSig = Buffer.from(this.#sign(`${header}.${payload}`));
     const givenSig = Buffer.from(signature);
     if (givenSig.length !== expectedSig.length || !timingSafeEqual(givenSig, expectedSig)) {
-      return { ok: false, status: 422, message: 'Signature verification failed' };
-    }
-    const kind = claims.type;
-    if (expected === 'access' && kind === 'refresh') {
-      return { ok: false, status: 422, message: 'Only non-refresh tokens are allowed' };
-    }
-    if (expected === 'refresh' && kind !== 'refresh') {
-      return { ok: false, status: 422, message: 'Only refresh tokens are allowed' };
+      return refused(422, 'Signature verification failed');
     }
     const record = typeof claims.jti === 'string' ? this.#records.get(claims.jti) : undefined;
-    if (record === undefined || record.revoked) {
-      return { ok: false, status: 401, message: 'Token has been revoked' };
+    const expiresAt =
+      record !== undefined ? record.expiresAt : typeof claims.exp === 'number' ? claims.exp * 1000 : null;
+    if (expiresAt !== null && expiresAt <= this.#now()) {
+      const message = 'Signature has expired';
+      return { ok: false, status: 401, message, body: { error: true, message } };
     }
-    if (record.expiresAt !== null && record.expiresAt <= this.#now()) {
-      return { ok: false, status: 401, message: 'Signature has expired' };
-    }
-    return { ok: true, record };
+    const kind = claims.type;
+    if (expected === 'access' && kind === 'refresh')
+      return refused(422, 'Only non-refresh tokens are allowed');
+    if (expected === 'refresh' && kind !== 'refresh') return refused(422, 'Only refresh tokens are allowed');
+    const identity = claims.identity_type;
+    const revoked =
+      typeof claims.jti !== 'string' ||
+      record?.revoked === true ||
+      (identity === 'person'
+        ? false
+        : identity === 'bot' || identity === 'person_api'
+          ? record === undefined
+          : true);
+    if (revoked) return refused(401, 'Token has been revoked');
+    if (typeof claims.sub !== 'string') return refused(422, 'Subject must be a string');
+    return { ok: true, personId: claims.sub };
   }
 
   /** Expires every expiring token (bots' tokens never expire). */
@@ -118,11 +139,23 @@ export class TokenStore {
     return count;
   }
 
+  /** Like Zou's logout: the jti goes on the blocklist, whoever signed the token. */
   revoke(token: string): boolean {
     const claims = decodeSegment(token.split('.')[1] ?? '');
-    const record = typeof claims?.jti === 'string' ? this.#records.get(claims.jti) : undefined;
-    if (record === undefined) return false;
-    record.revoked = true;
+    if (typeof claims?.jti !== 'string' || typeof claims.sub !== 'string') return false;
+    const record = this.#records.get(claims.jti);
+    if (record !== undefined) {
+      record.revoked = true;
+      return true;
+    }
+    this.#records.set(claims.jti, {
+      jti: claims.jti,
+      personId: claims.sub,
+      kind: claims.type === 'refresh' ? 'refresh' : 'access',
+      expiresAt: typeof claims.exp === 'number' ? claims.exp * 1000 : null,
+      revoked: true,
+      isBot: claims.identity_type === 'bot',
+    });
     return true;
   }
 
