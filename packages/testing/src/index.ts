@@ -1,6 +1,8 @@
 export { freePort, startRedisServer, type RedisServer } from './redis-server.ts';
 export { fixturesDir, kitsuFixture, kitsuFixtures, replay, type KitsuFixture } from './fixtures.ts';
 export { repoRoot, spawnService, type ServiceProcess } from './service-process.ts';
+export { startNginx, type Nginx, type NginxOptions } from './nginx.ts';
 export * from './fake-zou/index.ts';
+export * from './zou-targets.ts';
 export * from './fake-flamenco/index.ts';
 export * from './fake-afanasy/index.ts';
