@@ -1,5 +1,7 @@
 # One image for both roles of kitsu-actions:
-#   receiver (default):  docker run -p 8080:8080 -e REDIS_URL=redis://redis:6379 kitsu-actions
+#   receiver (default):  docker run -p 127.0.0.1:8080:8080 -e HOST=0.0.0.0 -e REDIS_URL=redis://redis:6379 kitsu-actions
+#                        (HOST=0.0.0.0: inside the container; without it AUTH_MODE=none binds 127.0.0.1 there,
+#                        which the published port cannot reach. -p decides who reaches it from outside.)
 #   worker:              docker run --no-healthcheck -e REDIS_URL=redis://redis:6379 kitsu-actions \
 #                          node --import tsx apps/worker/src/main.ts
 # The apps run their TypeScript sources through tsx (a runtime dependency of both apps); there is no

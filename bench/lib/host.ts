@@ -24,6 +24,7 @@ import { createLogger, createRedis, JobQueues, loadConfig, parseCatalogue } from
 import {
   buildApp,
   createAccess,
+  createRateLimiter,
   handlers,
   receiverZouClient,
   startWorkers,
@@ -77,7 +78,8 @@ async function receiver(): Promise<Started> {
   config.publicUrl = `http://127.0.0.1:${port}`;
   // AUTH_MODE as configured (none here: no KITSU_URL), built the way main.ts builds it.
   const access = createAccess(config, receiverZouClient(config, logger));
-  const handle = buildApp({ config, catalogue, queues, logger, ...access }).callback();
+  const rateLimiter = createRateLimiter(connection, config, logger);
+  const handle = buildApp({ config, catalogue, queues, logger, rateLimiter, ...access }).callback();
   server.on('request', (request, response) => void handle(request, response));
   return {
     port,

@@ -11,6 +11,8 @@ export class HttpProblem extends Error {
     readonly code: string,
     message: string,
     readonly details?: unknown,
+    /** Sent with the answer (e.g. `Retry-After` of a 429, `Allow` of a 405). */
+    readonly headers: Readonly<Record<string, string>> = {},
   ) {
     super(message);
     this.name = 'HttpProblem';
@@ -20,21 +22,80 @@ export class HttpProblem extends Error {
 interface KoaLikeError {
   status?: number;
   statusCode?: number;
+  /** formidable's (multipart) errors carry their status here, and their own numeric `code`. */
+  httpCode?: number;
+  code?: unknown;
   type?: string;
   expose?: boolean;
   message?: string;
   limit?: number;
 }
 
-/** Errors thrown by koa-body/co-body and koa-router carry `status` and `type`; name them for people. */
-function fromLibraryError(error: KoaLikeError, limitBytes: number): HttpProblem | undefined {
-  const status = error.status ?? error.statusCode;
+/** formidable's error codes (formidable/src/FormidableError.js) a client can cause. */
+const multipartProblems: Record<number, { status: number; code: string; message: string }> = {
+  1002: { status: 400, code: 'request_aborted', message: 'The request was aborted before its body ended.' },
+  1006: {
+    status: 413,
+    code: 'payload_too_large',
+    message: 'The form fields are larger than the body limit.',
+  },
+  1007: { status: 413, code: 'too_many_fields', message: 'The form has more fields than accepted.' },
+  1012: {
+    status: 400,
+    code: 'malformed_multipart',
+    message: 'The multipart body is truncated or malformed (its closing boundary is missing).',
+  },
+  1013: {
+    status: 400,
+    code: 'malformed_multipart',
+    message:
+      'The multipart Content-Type has no boundary; send multipart/form-data; boundary=… as browsers do.',
+  },
+  1014: {
+    status: 400,
+    code: 'malformed_multipart',
+    message: 'Unknown transfer encoding of a multipart part.',
+  },
+  1015: {
+    status: 400,
+    code: 'file_not_accepted',
+    message: 'The form carries a file; actions take fields only (Kitsu sends no file).',
+  },
+};
+
+/** Errors thrown by koa-body/co-body/formidable/qs and koa-router carry a status; name them for people. */
+function fromLibraryError(error: KoaLikeError, options: ProblemOptions): HttpProblem | undefined {
+  const multipart = typeof error.code === 'number' ? multipartProblems[error.code] : undefined;
+  if (multipart !== undefined && error.httpCode !== undefined) {
+    const maxFields =
+      multipart.code === 'too_many_fields' ? ` At most ${options.maxFields} are accepted.` : '';
+    return new HttpProblem(multipart.status, multipart.code, `${multipart.message}${maxFields}`);
+  }
+  const status = error.status ?? error.statusCode ?? error.httpCode;
+  if (status === 501) {
+    // A method nothing here implements (TRACE, PROPFIND, …): not a fault of the receiver.
+    return new HttpProblem(
+      501,
+      'not_implemented',
+      'This method is not implemented here; the receiver answers GET, POST and OPTIONS.',
+      undefined,
+      { Allow: 'GET, HEAD, POST, OPTIONS' },
+    );
+  }
   if (status === undefined || status >= 500) return undefined;
   if (status === 413 || error.type === 'entity.too.large') {
     return new HttpProblem(
       413,
       'payload_too_large',
-      `The request body is larger than the limit of ${limitBytes} bytes.`,
+      `The request body is larger than the limit of ${options.bodyLimitBytes} bytes.`,
+    );
+  }
+  // qs (urlencoded bodies) with throwOnLimitExceeded: more fields, or a longer repeated field, than accepted.
+  if (/^(Parameter|Array) limit exceeded/.test(error.message ?? '')) {
+    return new HttpProblem(
+      413,
+      'too_many_fields',
+      `The form has more fields (or repeats one more often) than accepted: at most ${options.maxFields} fields.`,
     );
   }
   if (error.type === 'entity.parse.failed' || /JSON/i.test(error.message ?? '')) {
@@ -46,7 +107,7 @@ function fromLibraryError(error: KoaLikeError, limitBytes: number): HttpProblem 
   }
   if (status === 415)
     return new HttpProblem(415, 'unsupported_media_type', error.message ?? 'Unsupported content type');
-  if (status === 405 || status === 501) {
+  if (status === 405) {
     return new HttpProblem(405, 'method_not_allowed', error.message ?? 'Method not allowed');
   }
   return new HttpProblem(
@@ -56,7 +117,12 @@ function fromLibraryError(error: KoaLikeError, limitBytes: number): HttpProblem 
   );
 }
 
-function toProblem(error: unknown, limitBytes: number): HttpProblem | undefined {
+interface ProblemOptions {
+  bodyLimitBytes: number;
+  maxFields: number;
+}
+
+function toProblem(error: unknown, options: ProblemOptions): HttpProblem | undefined {
   if (error instanceof HttpProblem) return error;
   if (error instanceof RequestProblem) {
     return new HttpProblem(error.code === 'too_many_tasks' ? 413 : 400, error.code, error.message, {
@@ -71,7 +137,7 @@ function toProblem(error: unknown, limitBytes: number): HttpProblem | undefined 
     );
   }
   if (error instanceof ZouError) return fromZouError(error);
-  if (typeof error === 'object' && error !== null) return fromLibraryError(error, limitBytes);
+  if (typeof error === 'object' && error !== null) return fromLibraryError(error, options);
   return undefined;
 }
 
@@ -98,16 +164,29 @@ function fromZouError(error: ZouError): HttpProblem {
   );
 }
 
+/** koa-router answers a method no route has with an empty 405 or 501 (and `Allow`): say it in words. */
+function emptyAnswer(status: number, method: string, path: string): void {
+  if (status === 404) throw new HttpProblem(404, 'not_found', `Nothing here: ${method} ${path}`);
+  if (status === 405) {
+    throw new HttpProblem(405, 'method_not_allowed', `${method} is not allowed on ${path}.`);
+  }
+  if (status === 501) {
+    throw new HttpProblem(
+      501,
+      'not_implemented',
+      `${method} is not implemented here; the receiver answers GET, POST and OPTIONS.`,
+    );
+  }
+}
+
 /** First middleware: every failure becomes JSON `{ error: { code, message, details? } }` or a small page. */
-export function errorHandler(options: { logger: Logger; bodyLimitBytes: number }): Middleware {
+export function errorHandler(options: { logger: Logger } & ProblemOptions): Middleware {
   return async (ctx, next) => {
     try {
       await next();
-      if (ctx.status === 404 && ctx.body === undefined) {
-        throw new HttpProblem(404, 'not_found', `Nothing here: ${ctx.method} ${ctx.path}`);
-      }
+      if (ctx.body === undefined || ctx.body === null) emptyAnswer(ctx.status, ctx.method, ctx.path);
     } catch (error) {
-      let problem = toProblem(error, options.bodyLimitBytes);
+      let problem = toProblem(error, options);
       if (!problem) {
         options.logger.error({ err: error, method: ctx.method, path: ctx.path }, 'request failed');
         problem = new HttpProblem(
@@ -115,12 +194,13 @@ export function errorHandler(options: { logger: Logger; bodyLimitBytes: number }
           'internal_error',
           "Internal error; the receiver's log has the details.",
         );
-      } else if (problem.status >= 500) {
+      } else if (problem.status >= 500 && problem.status !== 501) {
         options.logger.warn({ err: error, path: ctx.path }, problem.message);
       }
       ctx.status = problem.status;
       if (problem.status === 503) ctx.set('Retry-After', '5');
       if (problem.status === 401) ctx.set('WWW-Authenticate', 'Bearer realm="kitsu-actions"');
+      for (const [name, value] of Object.entries(problem.headers)) ctx.set(name, value);
       if (wantsHtml(ctx)) {
         ctx.type = 'html';
         ctx.body = errorPage(problem.status, problem.message).value;

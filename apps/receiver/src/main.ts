@@ -8,6 +8,8 @@ import {
 } from '@kitsu-actions/shared';
 import { buildApp } from './app.ts';
 import { checkCatalogueForAuth, createAccess, receiverZouClient, trustWarning } from './deps.ts';
+import { createHttpServer } from './http-server.ts';
+import { createRateLimiter } from './rate-limit.ts';
 
 await runService('receiver', process.env, async (config, logger) => {
   const catalogue = await loadCatalogue(config.actionsFile);
@@ -29,10 +31,17 @@ await runService('receiver', process.env, async (config, logger) => {
     timeoutMs: config.redis.timeoutMs,
     dedupWindowMs: config.requests.dedupWindowMs,
   });
-  const app = buildApp({ config, catalogue, queues, logger, ...access });
-  const server = app.listen(config.http.port, config.http.host);
+  const rateLimiter = createRateLimiter(connection, config, logger);
+  const app = buildApp({ config, catalogue, queues, logger, rateLimiter, ...access });
+  const server = createHttpServer(config.http);
+  const handle = app.callback();
+  server.on('request', (request, response) => void handle(request, response));
+  server.listen(config.http.port, config.http.host);
   await once(server, 'listening');
-  logger.info({ url: config.publicUrl, port: config.http.port }, 'receiver listening');
+  logger.info(
+    { url: config.publicUrl, host: config.http.host, port: config.http.port },
+    'receiver listening',
+  );
   return async () => {
     // Stop accepting, let in-flight requests finish, then close Redis.
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));

@@ -1,3 +1,4 @@
+import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startReceiver, type ReceiverHarness } from './test-harness.ts';
 
@@ -21,6 +22,25 @@ interface Case {
 const json = (value: unknown): string => JSON.stringify(value);
 const form = (fields: Record<string, string>): string => new URLSearchParams(fields).toString();
 const formType = 'application/x-www-form-urlencoded';
+
+// Short, so that 1,001 parts stay under this suite's 64 KiB body limit.
+const boundary = 'b0';
+const multipartType = `multipart/form-data; boundary=${boundary}`;
+const part = (name: string, value: string, filename?: string): string =>
+  `--${boundary}\r\nContent-Disposition: form-data; name="${name}"${filename === undefined ? '' : `; filename="${filename}"\r\nContent-Type: text/plain`}\r\n\r\n${value}\r\n`;
+const multipart = (parts: string[]): string => `${parts.join('')}--${boundary}--\r\n`;
+const kitsuParts = [part('personid', person), part('selection', task), part('entitytype', 'shot')];
+
+/** Kitsu's AJAX body with one extra field nested `depth` levels deep (lists in lists). */
+const nested = (depth: number): string =>
+  `{"userid":"${person}","selection":["${task}"],"extra":${'['.repeat(depth - 1)}${']'.repeat(depth - 1)}}`;
+
+/** The catalogue of these tests: `debug` is also served on GET (method: get), `render-flamenco` is not. */
+const catalogueYaml = `
+actions:
+  - { id: debug, name: Debug selection, kind: debug, method: get }
+  - { id: render-flamenco, name: Render on Flamenco, kind: debug, entityType: shot, ajax: true }
+`;
 
 // Each case is a different fault; every one must be refused with its own message and queue nothing.
 const cases: Case[] = [
@@ -229,7 +249,109 @@ const cases: Case[] = [
     path: `/actions/debug?personid=${person}&selection=${task},1234`,
     message: /"1234", which is not a Kitsu task id/,
   },
+  {
+    fault: 'multipart without a boundary',
+    status: 400,
+    code: 'malformed_multipart',
+    type: 'multipart/form-data',
+    body: multipart(kitsuParts),
+    message: /has no boundary/,
+  },
+  {
+    fault: 'multipart with a file part',
+    status: 400,
+    code: 'file_not_accepted',
+    type: multipartType,
+    body: multipart([...kitsuParts, part('upload', 'not a Kitsu field', 'notes.txt')]),
+    message: /carries a file; actions take fields only/,
+  },
+  {
+    fault: 'truncated multipart',
+    status: 400,
+    code: 'malformed_multipart',
+    type: multipartType,
+    body: `${kitsuParts.join('')}--${boundary}\r\nContent-Disposition: form-data; name="entity`,
+    message: /truncated or malformed/,
+  },
+  {
+    fault: 'multipart with over 1,000 fields',
+    status: 413,
+    code: 'too_many_fields',
+    type: multipartType,
+    body: multipart([...kitsuParts, ...Array.from({ length: 1001 }, (_, i) => part(`f${i}`, 'x'))]),
+    message: /more fields than accepted. At most 1000/,
+  },
+  {
+    fault: 'form with over 1,000 fields',
+    status: 413,
+    code: 'too_many_fields',
+    type: formType,
+    body: `${form({ personid: person, selection: task })}&${Array.from({ length: 1001 }, (_, i) => `f${i}=x`).join('&')}`,
+    message: /at most 1000 fields/,
+  },
+  {
+    fault: 'JSON nested 4,500 deep',
+    status: 400,
+    code: 'too_deeply_nested',
+    body: nested(4500),
+    message: /more than 32 levels deep/,
+  },
+  {
+    fault: 'JSON nested 3,000 deep',
+    status: 400,
+    code: 'too_deeply_nested',
+    body: nested(3000),
+    message: /more than 32 levels deep/,
+  },
+  {
+    fault: 'JSON nested 33 deep',
+    status: 400,
+    code: 'too_deeply_nested',
+    body: nested(33),
+    message: /more than 32 levels deep/,
+  },
+  {
+    fault: 'PROPFIND',
+    status: 501,
+    code: 'not_implemented',
+    method: 'PROPFIND',
+    message: /PROPFIND is not implemented here/,
+  },
+  {
+    fault: 'GET on an action that is not method: get',
+    status: 405,
+    code: 'method_not_allowed',
+    method: 'GET',
+    path: `/actions/render-flamenco?userid=${person}&selection=${task}`,
+    message: /"Render on Flamenco" is run with POST.*method: get/,
+  },
 ];
+
+/** A request fetch() refuses to send (TRACE, CONNECT), over a plain socket. */
+function rawRequest(
+  baseUrl: string,
+  method: string,
+  path: string,
+): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
+  return new Promise((resolve, reject) => {
+    const { hostname, port } = new URL(baseUrl);
+    const sent = request({ hostname, port, method, path, headers: { Accept: 'application/json' } });
+    const answered = (status: number, headers: Record<string, unknown>, body: string): void =>
+      resolve({ status, headers, body });
+    sent.on('response', (response) => {
+      let body = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => (body += chunk));
+      response.on('end', () => answered(response.statusCode ?? 0, response.headers, body));
+    });
+    sent.on('connect', (response, socket) => {
+      socket.destroy();
+      answered(response.statusCode ?? 0, response.headers, '');
+    });
+    sent.on('error', reject);
+    sent.end();
+  });
+}
 
 describe('malformed requests', () => {
   let harness: ReceiverHarness;
@@ -237,6 +359,7 @@ describe('malformed requests', () => {
     harness = await startReceiver({
       redisUrl: inject('redisUrl'),
       env: { BODY_LIMIT: '64kb', MAX_SELECTION: '10' },
+      catalogueYaml,
     });
   });
   afterAll(() => harness.close());
@@ -265,6 +388,44 @@ describe('malformed requests', () => {
       expect(await harness.jobCount()).toBe(before);
     });
   }
+
+  it('TRACE, anywhere, is 501 not_implemented, not a 500', async () => {
+    for (const path of ['/actions/debug', '/', '/jobs']) {
+      const answer = await rawRequest(harness.baseUrl, 'TRACE', path);
+      expect({ path, status: answer.status }).toEqual({ path, status: 501 });
+      expect((JSON.parse(answer.body) as { error: { code: string } }).error.code).toBe('not_implemented');
+    }
+  });
+
+  it('CONNECT is 405 with Allow, not a dropped connection', async () => {
+    const answer = await rawRequest(harness.baseUrl, 'CONNECT', 'kitsu.studio.example:443');
+    expect(answer.status).toBe(405);
+    expect(answer.headers['allow']).toBe('GET, HEAD, POST, OPTIONS');
+  });
+
+  it('HEAD never runs an action: 405 with Allow', async () => {
+    const before = await harness.jobCount();
+    const response = await fetch(`${harness.baseUrl}/actions/debug?personid=${person}&selection=${task}`, {
+      method: 'HEAD',
+    });
+    expect(response.status).toBe(405);
+    expect(response.headers.get('allow')).toBe('GET, POST, OPTIONS');
+    expect(await harness.jobCount()).toBe(before);
+  });
+
+  it('a method known for no route says which are', async () => {
+    const response = await fetch(`${harness.baseUrl}/actions/debug`, {
+      method: 'DELETE',
+      headers: { Accept: 'application/json' },
+    });
+    expect(response.status).toBe(405);
+    expect(response.headers.get('allow')).toMatch(/POST/);
+    const body = (await response.json()) as { error: { code: string; message: string } };
+    expect(body.error).toEqual({
+      code: 'method_not_allowed',
+      message: 'DELETE is not allowed on /actions/debug.',
+    });
+  });
 
   it('answers a browser with a readable page instead of JSON', async () => {
     const response = await fetch(`${harness.baseUrl}/actions/debug`, {

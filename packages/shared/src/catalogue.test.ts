@@ -29,8 +29,20 @@ describe('action catalogue', () => {
       kind: 'debug',
       entityType: 'all',
       ajax: false,
+      method: 'post',
       options: {},
     });
+  });
+
+  it('method: post by default; get must be asked for; nothing else', () => {
+    const catalogue = parseCatalogue(
+      'actions:\n  - { id: link, name: Link, kind: debug, method: get }\n',
+      'x',
+    );
+    expect(catalogue.actions[0]?.method).toBe('get');
+    expect(problemsOf('actions:\n  - { id: put, name: Put, kind: debug, method: put }\n')).toEqual([
+      'actions[0].method (line 2:48): unknown method "put" (methods: post, get)',
+    ]);
   });
 
   it('reports every problem with its path and line', () => {

@@ -44,6 +44,15 @@ export const CatalogueAllow = z.strictObject({
 });
 export type CatalogueAllow = z.infer<typeof CatalogueAllow>;
 
+/**
+ * How the browser reaches an action. Kitsu always posts; `get` also serves it as a plain link (the same
+ * fields in the query string), which a page elsewhere can make a browser follow: only when asked for.
+ */
+export const ActionMethod = z.enum(['post', 'get'], {
+  error: (issue) => `unknown method ${JSON.stringify(issue.input)} (methods: post, get)`,
+});
+export type ActionMethod = z.infer<typeof ActionMethod>;
+
 export const CatalogueAction = z
   .strictObject({
     id: z
@@ -57,6 +66,8 @@ export const CatalogueAction = z
     description: z.string().optional(),
     entityType: CatalogueEntityType.default('all'),
     ajax: z.boolean().default(false),
+    /** `get`: GET /actions/<id>?… runs it too; POST always does. */
+    method: ActionMethod.default('post'),
     allow: CatalogueAllow.optional(),
     report: ReportSettings.optional(),
     options: z.unknown().default({}),

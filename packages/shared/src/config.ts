@@ -28,6 +28,18 @@ const origin = z.string().refine((value) => {
   }
 }, 'each origin must be scheme://host[:port] with no path or trailing slash, e.g. https://kitsu.studio.example');
 
+/** `FRAME_ANCESTORS`: who may show the receiver's pages in a frame (CSP sources); none when unset. */
+const frameAncestors = commaList.pipe(
+  z.array(
+    z
+      .string()
+      .transform((source) =>
+        /^'?(self|none)'?$/i.test(source) ? `'${source.replace(/'/g, '').toLowerCase()}'` : source,
+      )
+      .pipe(z.union([z.enum(["'self'", "'none'"]), origin])),
+  ),
+);
+
 const bytes = z
   .string()
   .regex(/^\d+(kb|mb|b)?$/i, 'expected a size such as 1mb, 512kb or 1048576')
@@ -50,7 +62,8 @@ export const Config = z
   .object({
     NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
     PORT: port.default(8080),
-    HOST: z.string().min(1).default('0.0.0.0'),
+    // Unset: 127.0.0.1 under AUTH_MODE=none (nobody else can act as anyone), else 0.0.0.0.
+    HOST: z.string().min(1).optional(),
     PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
     REDIS_URL: z.url({ protocol: /^rediss?$/ }).default('redis://127.0.0.1:6379'),
     QUEUE_PREFIX: z
@@ -67,6 +80,17 @@ export const Config = z
     DEDUP_WINDOW_MS: duration.default(10_000),
     MAX_SELECTION: positiveInt.default(5000),
     BODY_LIMIT: bytes.default(1024 * 1024),
+    RAW_REQUEST_LIMIT: bytes.pipe(z.number().min(32 * 1024, 'at least 32kb')).default(64 * 1024),
+    JOB_DATA_LIMIT: bytes.pipe(z.number().min(64 * 1024, 'at least 64kb')).default(512 * 1024),
+    RESULT_PAGE_LIMIT: bytes.pipe(z.number().min(64 * 1024, 'at least 64kb')).default(2 * 1024 * 1024),
+    RATE_LIMIT_WINDOW_S: positiveInt.max(3600).default(60),
+    RATE_LIMIT_PER_ADDRESS: duration.default(600),
+    RATE_LIMIT_PER_PERSON: duration.default(60),
+    HTTP_HEADERS_TIMEOUT_MS: positiveInt.min(100).default(10_000),
+    HTTP_REQUEST_TIMEOUT_MS: positiveInt.min(100).default(30_000),
+    HTTP_KEEP_ALIVE_TIMEOUT_MS: positiveInt.default(5_000),
+    HTTP_MAX_CONNECTIONS: positiveInt.default(1024),
+    FRAME_ANCESTORS: frameAncestors,
     REDIS_TIMEOUT_MS: positiveInt.default(800),
     KEEP_COMPLETED_AGE_S: positiveInt.default(7 * 24 * 3600),
     KEEP_COMPLETED_COUNT: positiveInt.default(10_000),
@@ -123,13 +147,31 @@ export const Config = z
     if (env.KITSU_BOT_TOKEN !== undefined && env.KITSU_URL === undefined) {
       problem('KITSU_URL', 'required with KITSU_BOT_TOKEN (where is Kitsu?)');
     }
+    if (env.HTTP_HEADERS_TIMEOUT_MS > env.HTTP_REQUEST_TIMEOUT_MS) {
+      problem('HTTP_HEADERS_TIMEOUT_MS', 'must not be above HTTP_REQUEST_TIMEOUT_MS');
+    }
+    if (env.RAW_REQUEST_LIMIT >= env.JOB_DATA_LIMIT) {
+      problem('RAW_REQUEST_LIMIT', 'must be below JOB_DATA_LIMIT (the copy is part of the job data)');
+    }
+    if (env.FRAME_ANCESTORS.length > 1 && env.FRAME_ANCESTORS.includes("'none'")) {
+      problem('FRAME_ANCESTORS', 'none cannot be combined with other sources');
+    }
     if (env.FARM_POLL_MAX_INTERVAL_MS < env.FARM_POLL_INTERVAL_MS) {
       problem('FARM_POLL_MAX_INTERVAL_MS', 'must not be below FARM_POLL_INTERVAL_MS');
     }
   })
   .transform((env) => ({
     env: env.NODE_ENV,
-    http: { port: env.PORT, host: env.HOST },
+    http: {
+      port: env.PORT,
+      host: env.HOST ?? ((env.AUTH_MODE ?? 'none') === 'none' ? '127.0.0.1' : '0.0.0.0'),
+      headersTimeoutMs: env.HTTP_HEADERS_TIMEOUT_MS,
+      requestTimeoutMs: env.HTTP_REQUEST_TIMEOUT_MS,
+      keepAliveTimeoutMs: env.HTTP_KEEP_ALIVE_TIMEOUT_MS,
+      maxConnections: env.HTTP_MAX_CONNECTIONS,
+      /** CSP `frame-ancestors` of every HTML answer. */
+      frameAncestors: env.FRAME_ANCESTORS.length === 0 ? ["'none'"] : [...new Set(env.FRAME_ANCESTORS)],
+    },
     publicUrl: (env.PUBLIC_URL ?? `http://localhost:${env.PORT}`).replace(/\/+$/, ''),
     redis: { url: env.REDIS_URL, timeoutMs: env.REDIS_TIMEOUT_MS },
     queuePrefix: env.QUEUE_PREFIX,
@@ -146,6 +188,16 @@ export const Config = z
       dedupWindowMs: env.DEDUP_WINDOW_MS,
       maxSelection: env.MAX_SELECTION,
       bodyLimitBytes: env.BODY_LIMIT,
+    },
+    storage: {
+      rawRequestBytes: env.RAW_REQUEST_LIMIT,
+      jobDataBytes: env.JOB_DATA_LIMIT,
+      resultPageBytes: env.RESULT_PAGE_LIMIT,
+    },
+    rateLimits: {
+      windowMs: env.RATE_LIMIT_WINDOW_S * 1000,
+      perAddress: env.RATE_LIMIT_PER_ADDRESS,
+      perPerson: env.RATE_LIMIT_PER_PERSON,
     },
     retention: {
       completed: { age: env.KEEP_COMPLETED_AGE_S, count: env.KEEP_COMPLETED_COUNT },
@@ -192,6 +244,15 @@ export class ConfigError extends Error {
   }
 }
 
+/** Variables whose value is a credential: a problem with one names it, never shows it. */
+const secretVariables: ReadonlySet<string> = new Set(['ACTIONS_TOKEN', 'KITSU_BOT_TOKEN']);
+
+/** How a bad value is shown in a problem: secrets by their length only, URLs without a password. */
+function shown(name: string, value: string): string {
+  if (secretVariables.has(name)) return `(value not shown: ${value.length} characters)`;
+  return `(got ${JSON.stringify(value.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@\s]*):[^@/\s]*@/i, '$1:***@'))})`;
+}
+
 /** Parses the environment; throws a ConfigError naming every bad variable. Empty values count as unset. */
 export function loadConfig(env: Record<string, string | undefined>): Config {
   const present = Object.fromEntries(
@@ -202,8 +263,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   throw new ConfigError(
     parsed.error.issues.map((issue) => {
       const name = issue.path.join('.') || '(environment)';
-      const value = typeof issue.path[0] === 'string' ? present[issue.path[0]] : undefined;
-      return `${name}: ${issue.message}${value === undefined ? '' : ` (got ${JSON.stringify(value)})`}`;
+      const variable = typeof issue.path[0] === 'string' ? issue.path[0] : undefined;
+      const value = variable === undefined ? undefined : present[variable];
+      return `${name}: ${issue.message}${value === undefined || variable === undefined ? '' : ` ${shown(variable, value)}`}`;
     }),
   );
 }

@@ -80,7 +80,10 @@ export function queuesOfKinds(kinds: Iterable<JobKind>): QueueName[] {
   return [...new Set([...kinds].map((kind) => jobKinds[kind].queue))];
 }
 
-/** The request as it reached the receiver, for pages that show it; credentials are never kept. */
+/**
+ * The request as it reached the receiver, for pages that show it; credentials are never kept, and a copy
+ * larger than RAW_REQUEST_LIMIT is cut (`cut` says what was left out, in words a page can show).
+ */
 export const RawRequest = z.object({
   method: z.string(),
   url: z.string(),
@@ -88,6 +91,7 @@ export const RawRequest = z.object({
   contentType: z.string().optional(),
   body: z.string(),
   fields: z.record(z.string(), z.unknown()),
+  cut: z.array(z.string()).optional(),
 });
 export type RawRequest = z.infer<typeof RawRequest>;
 

@@ -20,6 +20,8 @@ export interface HandlerContext<K extends JobKind> {
   farms: FarmRuntime;
   /** What the handler records about this job, kept across restarts (see job-store.ts). */
   store: JobStore;
+  /** The largest page a handler may return (RESULT_PAGE_LIMIT): it is stored with the job. */
+  resultPageBytes: number;
 }
 
 export type Handler<K extends JobKind> = (context: HandlerContext<K>) => Promise<KindResult<K>>;

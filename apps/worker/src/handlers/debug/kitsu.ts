@@ -1,6 +1,6 @@
 import { html, type ActionRequest, type Logger, type SafeHtml } from '@kitsu-actions/shared';
 import type { Entity, PreviewFile, TaskBatch, ZouClient } from '@kitsu-actions/zou';
-import { renderValue, section } from './render.ts';
+import { renderValue, section, type Section } from './render.ts';
 
 /** Tasks shown field by field; past this the page lists the rest by id (a page is not a database dump). */
 export const detailedTaskLimit = 200;
@@ -53,7 +53,7 @@ function taskSection(
   batch: TaskBatch,
   taskId: string,
   preview: PreviewFile | Error | undefined,
-): SafeHtml | undefined {
+): Section | undefined {
   const task = batch.tasks[taskId];
   if (task === undefined) return undefined;
   const chain = lineage(batch, task.entity_id);
@@ -100,7 +100,7 @@ export async function kitsuSections(
   zou: ZouClient,
   request: ActionRequest,
   options: { signal: AbortSignal; log: Logger },
-): Promise<SafeHtml[]> {
+): Promise<Section[]> {
   const { signal, log } = options;
   let batch: TaskBatch;
   let previews: Map<string, PreviewFile | Error>;
@@ -120,7 +120,7 @@ export async function kitsuSections(
       ),
     ];
   }
-  const sections: SafeHtml[] = [];
+  const sections: Section[] = [];
   if (batch.missing.length > 0) {
     sections.push(
       section(

@@ -1,4 +1,14 @@
-import { html, type SafeHtml } from '@kitsu-actions/shared';
+import { html, SafeHtml } from '@kitsu-actions/shared';
+
+/** A card of the debug page, with its title kept so that a page cut to size can say what it left out. */
+export class Section extends SafeHtml {
+  constructor(
+    readonly title: string,
+    value: string,
+  ) {
+    super(value);
+  }
+}
 
 /** Any JSON value as markup: scalars inline, lists and objects as nested tables. */
 export function renderValue(value: unknown): SafeHtml {
@@ -34,9 +44,12 @@ export function table(rows: Array<[SafeHtml | string, SafeHtml | string]>): Safe
   </table>`;
 }
 
-export function section(title: string, body: SafeHtml): SafeHtml {
-  return html`<div class="card">
-    <h2>${title}</h2>
-    ${body}
-  </div>`;
+export function section(title: string, body: SafeHtml): Section {
+  return new Section(
+    title,
+    html`<div class="card">
+      <h2>${title}</h2>
+      ${body}
+    </div>`.value,
+  );
 }

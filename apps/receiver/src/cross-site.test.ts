@@ -1,0 +1,153 @@
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { startFakeZou, type FakeZou } from '@kitsu-actions/testing';
+import { kitsuOrigin, startReceiver, type ReceiverHarness } from './test-harness.ts';
+
+const catalogueYaml = `
+actions:
+  - { id: debug, name: Debug selection, kind: debug }
+  - { id: by-link, name: Debug by link, kind: debug, method: get }
+`;
+
+const evil = 'https://evil.example';
+
+describe('cross-site requests (AUTH_MODE=zou-session)', () => {
+  let zou: FakeZou;
+  let harness: ReceiverHarness;
+  let fields: Record<string, string>;
+  let cookie: () => string;
+
+  beforeAll(async () => {
+    zou = await startFakeZou();
+    const { ids } = zou.seed;
+    fields = { projectid: ids.projects.spf, selection: ids.tasks.layoutSh010, entitytype: 'shot' };
+    cookie = () => `access_token_cookie=${zou.control.issueToken(ids.persons.artist)}`;
+    harness = await startReceiver({
+      redisUrl: inject('redisUrl'),
+      catalogueYaml,
+      env: {
+        AUTH_MODE: 'zou-session',
+        KITSU_URL: zou.url,
+        KITSU_BOT_TOKEN: zou.seed.botToken,
+        DEDUP_WINDOW_MS: '0',
+      },
+    });
+  });
+  afterAll(async () => {
+    await harness.close();
+    await zou.close();
+  });
+
+  async function post(headers: Record<string, string>, action = 'debug'): Promise<Response> {
+    return fetch(`${harness.baseUrl}/actions/${action}`, {
+      method: 'POST',
+      headers: {
+        'Content-Type': 'application/x-www-form-urlencoded',
+        Accept: 'application/json',
+        ...headers,
+      },
+      body: new URLSearchParams(fields).toString(),
+    });
+  }
+
+  async function get(action: string, headers: Record<string, string>): Promise<Response> {
+    return fetch(`${harness.baseUrl}/actions/${action}?${new URLSearchParams(fields).toString()}`, {
+      headers: { Accept: 'application/json', ...headers },
+      redirect: 'manual',
+    });
+  }
+
+  async function refusal(response: Response): Promise<{ status: number; code: string; message: string }> {
+    const body = (await response.json()) as { error: { code: string; message: string } };
+    return { status: response.status, ...body.error };
+  }
+
+  it('a cross-site GET with the session cookie starts nothing: GET is only for method: get actions', async () => {
+    const before = await harness.jobCount();
+    const answer = await get('debug', { Cookie: cookie(), 'Sec-Fetch-Site': 'cross-site' });
+    expect(answer.status).toBe(405);
+    expect(answer.headers.get('allow')).toBe('POST, OPTIONS');
+    expect(await harness.jobCount()).toBe(before);
+  });
+
+  it('Sec-Fetch-Site: cross-site is refused with the cookie, even on a method: get action', async () => {
+    const before = await harness.jobCount();
+    expect(
+      await refusal(await get('by-link', { Cookie: cookie(), 'Sec-Fetch-Site': 'cross-site' })),
+    ).toMatchObject({
+      status: 403,
+      code: 'cross_site_request',
+      message: expect.stringMatching(/Sec-Fetch-Site: cross-site/) as string,
+    });
+    expect(await refusal(await post({ Cookie: cookie(), 'Sec-Fetch-Site': 'cross-site' }))).toMatchObject({
+      status: 403,
+      code: 'cross_site_request',
+    });
+    expect(await harness.jobCount()).toBe(before);
+  });
+
+  it('without Origin, the Referer decides', async () => {
+    const before = await harness.jobCount();
+    const forged = await post({ Cookie: cookie(), Referer: `${evil}/page?x=1` });
+    expect(await refusal(forged)).toMatchObject({
+      status: 403,
+      code: 'cross_site_request',
+      message: expect.stringContaining('a page of https://evil.example') as string,
+    });
+    expect(await harness.jobCount()).toBe(before);
+    const fromKitsu = await post({ Cookie: cookie(), Referer: `${kitsuOrigin}/productions/x/shots` });
+    expect(fromKitsu.status).toBe(202);
+    // An Origin, when there is one, is what counts.
+    const both = await post({ Cookie: cookie(), Origin: evil, Referer: `${kitsuOrigin}/productions` });
+    expect(both.status).toBe(403);
+  });
+
+  it('a cookie-authenticated POST with neither Origin nor Referer is refused; a bearer one is not', async () => {
+    const before = await harness.jobCount();
+    expect(await refusal(await post({ Cookie: cookie() }))).toMatchObject({
+      status: 403,
+      code: 'origin_required',
+      message: expect.stringMatching(/neither Origin nor Referer/) as string,
+    });
+    expect(await harness.jobCount()).toBe(before);
+    const bearer = await post({
+      Authorization: `Bearer ${zou.control.issueToken(zou.seed.ids.persons.artist)}`,
+    });
+    expect(bearer.status).toBe(202);
+  });
+
+  it('a cancel with the cookie follows the same rules', async () => {
+    const accepted = (await (await post({ Cookie: cookie(), Origin: kitsuOrigin })).json()) as {
+      jobId: string;
+    };
+    const cancel = (headers: Record<string, string>): Promise<Response> =>
+      fetch(`${harness.baseUrl}/jobs/${accepted.jobId}/cancel`, {
+        method: 'POST',
+        headers: { Accept: 'application/json', Cookie: cookie(), ...headers },
+      });
+    expect((await cancel({})).status).toBe(403);
+    expect((await cancel({ Referer: `${evil}/` })).status).toBe(403);
+    expect((await cancel({ 'Sec-Fetch-Site': 'cross-site', Origin: kitsuOrigin })).status).toBe(403);
+    expect((await cancel({ Origin: kitsuOrigin, 'Sec-Fetch-Site': 'same-origin' })).status).toBe(202);
+  });
+
+  it('a method: get action opened from Kitsu, or typed in, runs', async () => {
+    const fromKitsu = await get('by-link', {
+      Cookie: cookie(),
+      'Sec-Fetch-Site': 'same-origin',
+      Referer: `${kitsuOrigin}/productions/x/shots`,
+    });
+    expect(fromKitsu.status).toBe(202);
+    const typed = await get('by-link', { Cookie: cookie(), 'Sec-Fetch-Site': 'none' });
+    expect(typed.status).toBe(202);
+  });
+
+  it('GET /actions says how each action is reached', async () => {
+    const listing = (await (await fetch(`${harness.baseUrl}/actions`)).json()) as {
+      actions: Array<{ id: string; method: string }>;
+    };
+    expect(listing.actions.map(({ id, method }) => ({ id, method }))).toEqual([
+      { id: 'debug', method: 'post' },
+      { id: 'by-link', method: 'get' },
+    ]);
+  });
+});
