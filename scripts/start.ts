@@ -5,8 +5,14 @@
  *   `redis-server` (data in ./.data/redis) and stops it again on the way out. On Debian and Ubuntu a
  *   missing `redis-server` is installed first (apt-get as root, or `sudo -n`).
  * - Spawns `apps/receiver` and `apps/worker`, prefixes their output with `[receiver] ` / `[worker] `,
- *   forwards SIGINT/SIGTERM to them and waits for their graceful stop.
+ *   forwards SIGINT/SIGTERM to them and waits for their graceful stop; exits 0 when both stopped cleanly.
  * - If either child exits on its own, stops the other and exits non-zero.
+ *
+ * Signals under a supervisor (systemd, a container, `timeout`) reach only the top process, not its group.
+ * `pnpm start` therefore runs `exec node --import tsx scripts/start.ts`: `exec` replaces the `sh -c` pnpm
+ * runs scripts with (sh would die of pnpm's SIGTERM and ignore its SIGINT, orphaning this script), and
+ * node without the `tsx` CLI (tsx relays a signal, but SIGKILLs a child that has not acknowledged it
+ * within 30 ms, and this script's children would then be orphaned).
  *
  * A CLI, so console output is fine here. Production runs the two apps as separate processes (see the
  * Dockerfile and docker-compose.yml); this script is only a convenience.
@@ -143,8 +149,8 @@ async function finish(): Promise<number> {
 
 function onSignal(signal: NodeJS.Signals): void {
   if (stopping) {
-    // A terminal's Ctrl-C also reaches the children directly, and `pnpm`/`tsx` relay signals too, so
-    // repeats are normal; the children cut off their own stop after SHUTDOWN_TIMEOUT_MS.
+    // A terminal's Ctrl-C reaches the whole process group (the children too), and pnpm relays it as
+    // well, so repeats are normal; the children cut off their own stop after SHUTDOWN_TIMEOUT_MS.
     return;
   }
   console.log(`kitsu-actions: ${signal} received, stopping (waiting for in-flight work)...`);

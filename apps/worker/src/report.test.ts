@@ -13,6 +13,7 @@ import { startFakeZou, type FakeZou } from '@kitsu-actions/testing';
 import { createZouClient, type ZouClient } from '@kitsu-actions/zou';
 import type { Redis } from 'ioredis';
 import { handlers } from './handlers/index.ts';
+import { startRenderWorld, type RenderWorld } from './handlers/render/test-kit.ts';
 import type { HandlerMap } from './handlers/types.ts';
 import { startWorkers, type WorkerSet } from './workers.ts';
 
@@ -177,5 +178,92 @@ describe('report in Kitsu', () => {
     } finally {
       await bare.close();
     }
+  });
+});
+
+describe('a cancelled render in Kitsu', () => {
+  let world: RenderWorld;
+  let workers: WorkerSet;
+  const canceller = 'marc.dubois@studio.example';
+
+  beforeAll(async () => {
+    world = await startRenderWorld(inject('redisUrl'));
+    workers = await startWorkers({
+      config: world.config,
+      handlers,
+      logger: createLogger({ level: 'silent', name: 'test' }),
+      zou: createZouClient({ baseUrl: world.zou.url, auth: { token: world.zou.seed.botToken } }),
+    });
+  });
+  afterAll(async () => {
+    await workers.close();
+    await world.close();
+  });
+
+  const statuses = (): (string | undefined)[] =>
+    world.lightingTasks.map((id) => world.zou.state.tasks.get(id)?.task_status_id);
+
+  /** Queues the Flamenco render with `report`, cancels it once every shot is on the farm, waits for its end. */
+  async function cancelledRender(report: ReportSettings) {
+    const action = world.catalogue.actions.find((item) => item.id === 'render-flamenco');
+    if (action === undefined) throw new Error('no render-flamenco action in the test catalogue');
+    const { id } = await world.queues.enqueue(
+      { ...action, report },
+      {
+        actionId: action.id,
+        personId: world.zou.seed.ids.persons.lighter,
+        projectId: world.zou.seed.ids.projects.spf,
+        taskIds: world.lightingTasks,
+        entityType: 'shot',
+        origin: {},
+        mode: 'form',
+        receivedAt: new Date().toISOString(),
+      },
+    );
+    const submitted = (): number =>
+      world.flamenco.state.submissions.filter(
+        (submission) =>
+          (submission.body['metadata'] as Record<string, string>)['kitsu_actions_job_id'] === id,
+      ).length;
+    await world.until(() => submitted() === world.lightingTasks.length, 'every shot on the farm');
+    expect((await world.queues.cancel(id, { by: canceller }, 60)).outcome).toBe('requested');
+    const view = await world.finished(id);
+    const comments = world.zou.state.comments
+      .filter((comment) => comment.text?.includes(`/jobs/${id}`) === true)
+      .filter((comment) => comment.text?.includes(' submitted ') !== true);
+    return { id, view, comments };
+  }
+
+  it('leaves the task statuses as they were and comments that it was cancelled, and by whom', async () => {
+    const before = statuses();
+    const { id, view, comments } = await cancelledRender({
+      comment: true,
+      statusOnSuccess: 'wfa',
+      statusOnFailure: 'retake',
+    });
+    expect(view.state).toBe('cancelled');
+    expect(statuses()).toEqual(before);
+    expect(comments.map((comment) => comment.object_id).sort()).toEqual([...world.lightingTasks].sort());
+    for (const comment of comments) {
+      expect(comment.text).toBe(
+        `kitsu-actions: "Render lighting on Flamenco" was cancelled by ${canceller}.\n\nDetails: ${publicUrl}/jobs/${id}`,
+      );
+    }
+    expect(view.report).toMatchObject({ state: 'posted', commented: 3 });
+    expect(view.report?.message).not.toMatch(/status set/);
+  });
+
+  it('with statusOnCancel: todo, sets the tasks to todo', async () => {
+    const todo = world.zou.seed.ids.taskStatuses.todo;
+    expect(statuses().every((status) => status === todo)).toBe(false);
+    const { view, comments } = await cancelledRender({
+      comment: true,
+      statusOnFailure: 'retake',
+      statusOnCancel: 'todo',
+    });
+    expect(view.state).toBe('cancelled');
+    expect(statuses()).toEqual(world.lightingTasks.map(() => todo));
+    expect(comments).toHaveLength(3);
+    expect(view.report?.message).toMatch(/Commented on 3 of 3 task\(s\) in Kitsu, status set to todo/);
   });
 });

@@ -18,6 +18,12 @@ import {
 
 export type JobEnd = { state: 'completed'; result: unknown } | { state: 'failed'; reason: string };
 
+/** How a job ended, as the report tells it: a person's cancel ends a job as failed, but is no failure. */
+export function outcomeOf(end: JobEnd): 'completed' | 'failed' | 'cancelled' {
+  if (end.state === 'completed') return 'completed';
+  return end.reason.startsWith(cancelledPrefix) ? 'cancelled' : 'failed';
+}
+
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
@@ -26,8 +32,12 @@ function messageOf(error: unknown): string {
 export function commentText(data: JobData, end: JobEnd, statusUrl: string): string {
   const name = data.action.name;
   if (end.state === 'failed') {
-    const verb = end.reason.startsWith(cancelledPrefix) ? 'was cancelled' : 'failed';
-    return `kitsu-actions: "${name}" ${verb}: ${preview(end.reason, 300)}\n\nDetails: ${statusUrl}`;
+    if (outcomeOf(end) === 'cancelled') {
+      // "Cancelled by marc@studio" reads "was cancelled by marc@studio": who, and nothing about failing.
+      const how = `${cancelledPrefix.toLowerCase()}${end.reason.slice(cancelledPrefix.length)}`;
+      return `kitsu-actions: "${name}" was ${preview(how, 300)}.\n\nDetails: ${statusUrl}`;
+    }
+    return `kitsu-actions: "${name}" failed: ${preview(end.reason, 300)}\n\nDetails: ${statusUrl}`;
   }
   const page = PageResult.safeParse(end.result);
   const render = RenderResult.safeParse(end.result);
@@ -96,7 +106,11 @@ export async function reportInKitsu(options: {
   }
   try {
     const { tasks, missing } = await readTasks(zou, data.request.taskIds);
-    const wanted = end.state === 'completed' ? settings.statusOnSuccess : settings.statusOnFailure;
+    const wanted = {
+      completed: settings.statusOnSuccess,
+      failed: settings.statusOnFailure,
+      cancelled: settings.statusOnCancel,
+    }[outcomeOf(end)];
     const notes: string[] = [];
     let status: TaskStatus | undefined;
     if (wanted !== undefined) {

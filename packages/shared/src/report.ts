@@ -5,12 +5,14 @@ import { z } from 'zod';
  * selected tasks, one comment-many call per project, with a link to the job's status page.
  */
 export const ReportSettings = z.strictObject({
-  /** Comment on each selected task when the job completes or finally fails. */
+  /** Comment on each selected task when the job completes, finally fails or is cancelled. */
   comment: z.boolean().default(true),
   /** Task status (short name, e.g. `wfa`) set with the comment when the job completes. */
   statusOnSuccess: z.string().trim().min(1).optional(),
   /** Task status (short name, e.g. `retake`) set with the comment when the job finally fails. */
   statusOnFailure: z.string().trim().min(1).optional(),
+  /** Task status (short name, e.g. `todo`) set when a person cancels the job; absent: left as it is. */
+  statusOnCancel: z.string().trim().min(1).optional(),
 });
 export type ReportSettings = z.infer<typeof ReportSettings>;
 

@@ -31,7 +31,7 @@ Exit codes: 0 done, 1 Kitsu refused or failed, ${String(exitUsage)} bad command 
 
 const adminHint =
   "Kitsu's custom actions are admin only: KITSU_BOT_TOKEN must be the token of a bot with the admin role " +
-  '(Kitsu → People → the bot → Role: Admin; see the README, "Creating the bot").';
+  `(in Kitsu: main menu → Admin → Bots, the bot's role "Studio Manager", Kitsu's name for admin; see the README, "Creating the bot").`;
 
 /** Runs one command; returns the process exit code. Never exits itself, so tests can call it. */
 export async function runCli(

@@ -2,8 +2,8 @@ import { parseArgs } from 'node:util';
 import { startFakeZou } from './server.ts';
 import type { PersonKey } from './seed.ts';
 
-// Usage: pnpm exec tsx packages/testing/src/fake-zou/cli.ts [--port 5080] [--host 127.0.0.1]
-//        [--prefix /api] [--big-project 1500] [--token-ttl-hours 168]
+// Usage: pnpm fake-zou [--port 5080] [--host 127.0.0.1] [--prefix /api] [--big-project 1500]
+//        [--token-ttl-hours 168]
 const { values } = parseArgs({
   options: {
     port: { type: 'string', default: '5080' },
@@ -17,7 +17,7 @@ const { values } = parseArgs({
 
 if (values.help) {
   console.log(
-    'fake Zou: pnpm exec tsx packages/testing/src/fake-zou/cli.ts [--port 5080] [--host 127.0.0.1] ' +
+    'fake Zou: pnpm fake-zou [--port 5080] [--host 127.0.0.1] ' +
       '[--prefix /api] [--big-project <tasks>] [--token-ttl-hours 168]',
   );
   process.exit(0);
@@ -48,6 +48,11 @@ console.log(`  Spring Festival project id: ${ids.projects.spf}`);
 console.log(`  Moon Garden project id:     ${ids.projects.moon}`);
 if (ids.projects.big !== null) console.log(`  Big Show project id:        ${ids.projects.big}`);
 console.log(`\nbot token (never expires, manager on Spring Festival):\n  ${botToken}\n`);
+// The seed has no admin bot: `register` (which only an admin may run) gets the admin person's own token.
+console.log(
+  `admin token for \`pnpm kitsu-actions register\` (never expires; ${zou.state.persons.get(ids.persons.admin)?.full_name ?? 'the admin'}, role admin):\n` +
+    `  ${zou.control.issueToken(ids.persons.admin, { ttlMs: null })}\n`,
+);
 console.log('user session tokens (send as cookie access_token_cookie=<token> or Authorization: Bearer):');
 for (const [key, personId] of Object.entries(ids.persons) as [PersonKey, string][]) {
   if (key === 'bot') continue;
