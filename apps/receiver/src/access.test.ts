@@ -4,7 +4,7 @@ import { JobData, loadConfig, parseCatalogue } from '@kitsu-actions/shared';
 import { freePort, spawnService, startFakeZou, type FakeZou } from '@kitsu-actions/testing';
 import { checkCatalogueForAuth, trustWarning } from './deps.ts';
 import { SessionCache } from './identity.ts';
-import { startReceiver, type ReceiverHarness } from './test-harness.ts';
+import { kitsuOrigin, startReceiver, type ReceiverHarness } from './test-harness.ts';
 
 const catalogueYaml = (spf: string) => `
 actions:
@@ -37,7 +37,11 @@ async function send(
     Accept: options.html === true ? 'text/html' : 'application/json',
     ...options.headers,
   };
-  if (options.cookie !== undefined) headers['Cookie'] = `access_token_cookie=${options.cookie}`;
+  if (options.cookie !== undefined) {
+    headers['Cookie'] = `access_token_cookie=${options.cookie}`;
+    // A browser's form post from Kitsu carries Kitsu's origin (a cookie-authenticated POST without one is refused).
+    headers['Origin'] ??= kitsuOrigin;
+  }
   if (options.bearer !== undefined) headers['Authorization'] = `Bearer ${options.bearer}`;
   const response = await fetch(`${harness.baseUrl}/actions/${action}${options.query ?? ''}`, {
     method: 'POST',
@@ -170,8 +174,10 @@ describe('AUTH_MODE=zou-session', () => {
     expect(sent.status).toBe(303);
     const statusUrl = sent.headers.get('location') ?? '';
     const jobId = statusUrl.split('/').pop() ?? '';
-    expect((await harness.waitForJob(jobId))['state']).toBe('completed');
-    const page = await (await fetch(`${statusUrl}/result`)).text();
+    // Reads need the session too (issue 10).
+    const headers = { Cookie: `access_token_cookie=${token('artist')}` };
+    expect((await harness.waitForJob(jobId, { headers }))['state']).toBe('completed');
+    const page = await (await fetch(`${statusUrl}/result`, { headers })).text();
     expect(page).toContain('Project: Spring Festival');
     expect(page).toContain('Task: Animation on E01 / SQ010 / SH010');
     expect(page).toContain(`<h3>Task <code>${ids.tasks.animationSh010}</code></h3>`);
@@ -188,10 +194,14 @@ describe('AUTH_MODE=zou-session', () => {
     );
     const statusUrl = sent.headers.get('location') ?? '';
     const jobId = statusUrl.split('/').pop() ?? '';
-    expect((await harness.waitForJob(jobId))['report']).toMatchObject({ state: 'posted', commented: 1 });
+    const headers = { Cookie: `access_token_cookie=${token('lighter')}` };
+    expect((await harness.waitForJob(jobId, { headers }))['report']).toMatchObject({
+      state: 'posted',
+      commented: 1,
+    });
     const comment = zou.state.comments.find((c) => c.text?.includes(statusUrl));
     expect(comment).toMatchObject({ object_id: task, person_id: ids.persons.bot });
-    const page = await (await fetch(statusUrl, { headers: { Accept: 'text/html' } })).text();
+    const page = await (await fetch(statusUrl, { headers: { Accept: 'text/html', ...headers } })).text();
     expect(page).toMatch(
       /<th>Kitsu comment<\/th>\s*<td id="report" class="">\s*Commented on 1 of 1 task\(s\) in Kitsu\./,
     );
@@ -289,7 +299,10 @@ describe('AUTH_MODE=zou-session', () => {
     );
     expect(sent.status).toBe(403);
     expect(errorOf(sent)).toMatchObject({ code: 'project_not_visible' });
-    expect(errorOf(sent).message).toMatch(/Tom Novak \(user\) is not on the team of "Spring Festival"/);
+    // The production is not named to someone not on its team (issue 10).
+    expect(errorOf(sent).message).toMatch(/Tom Novak \(user\) is not on the team of the production of task/);
+    expect(errorOf(sent).message).not.toContain('Spring Festival');
+    expect(JSON.stringify(sent.body)).not.toContain(spf);
     expect(errorOf(sent).message).toContain(ids.tasks.layoutSh010);
     expect(await harness.jobCount()).toBe(before);
   });
@@ -477,6 +490,8 @@ describe('AUTH_MODE=token', () => {
   beforeAll(async () => {
     harness = await startReceiver({
       redisUrl: inject('redisUrl'),
+      // `debug` is also served on GET here (method: get), for the token in a GET's query.
+      catalogueYaml: 'actions:\n  - { id: debug, name: Debug selection, kind: debug, method: get }\n',
       env: { AUTH_MODE: 'token', ACTIONS_TOKEN: secret, DEDUP_WINDOW_MS: '0' },
     });
   });

@@ -3,9 +3,12 @@ import Router from '@koa/router';
 import Koa from 'koa';
 import type { AppDeps } from './deps.ts';
 import { errorHandler } from './errors.ts';
-import { actionsRouter } from './routes/actions.ts';
+import { limitByAddress } from './rate-limit.ts';
+import { actionsRouter, maxFields } from './routes/actions.ts';
 import { healthRouter } from './routes/health.ts';
 import { jobsRouter } from './routes/jobs.ts';
+import { landingRouter } from './routes/landing.ts';
+import { securityHeaders } from './security-headers.ts';
 
 export type { AppDeps } from './deps.ts';
 
@@ -13,8 +16,21 @@ export type { AppDeps } from './deps.ts';
 export function buildApp(deps: AppDeps): Koa {
   const app = new Koa();
   app.proxy = true;
+  // The client's address is the X-Forwarded-For entry the nearest proxy added (the last one): the entries
+  // before it are whatever the client sent, and rate limits count by address.
+  app.maxIpsCount = 1;
+  // After the answer: a client that went away, or a request Node timed out (HTTP_REQUEST_TIMEOUT_MS).
+  app.on('error', (error: Error & { code?: string }) => {
+    deps.logger.debug(
+      { err: error.message, code: error.code },
+      'connection ended before the answer was sent',
+    );
+  });
   const origins = new Set(deps.config.kitsuOrigins);
-  app.use(errorHandler({ logger: deps.logger, bodyLimitBytes: deps.config.requests.bodyLimitBytes }));
+  app.use(securityHeaders(deps.config.http.frameAncestors));
+  app.use(
+    errorHandler({ logger: deps.logger, bodyLimitBytes: deps.config.requests.bodyLimitBytes, maxFields }),
+  );
   app.use(
     cors({
       // Kitsu sends credentials, so the exact origin is echoed (never *); unknown origins get no CORS headers.
@@ -26,8 +42,12 @@ export function buildApp(deps: AppDeps): Koa {
       maxAge: 600,
     }),
   );
+  app.use(limitByAddress(deps.rateLimiter));
   const root = new Router();
-  for (const router of [actionsRouter(deps), jobsRouter(deps), healthRouter(deps)]) root.use(router.routes());
-  app.use(root.routes()).use(root.allowedMethods({ throw: true }));
+  for (const router of [landingRouter(deps), actionsRouter(deps), jobsRouter(deps), healthRouter(deps)]) {
+    root.use(router.routes());
+  }
+  // Empty 405/501 answers (with Allow) that the error handler puts in words.
+  app.use(root.routes()).use(root.allowedMethods());
   return app;
 }

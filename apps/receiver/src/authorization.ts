@@ -38,13 +38,46 @@ async function readTask(zou: ZouClient, id: string): Promise<Found> {
   }
 }
 
+/**
+ * Zou calls one request may have in flight at once. The bot's client runs 8 at a time, first come first
+ * served: a request holding all of them (a selection of thousands) would make everyone else wait.
+ */
+export const zouShareOfRequest = 2;
+
+/**
+ * Runs `work` on the items, at most `limit` at a time, in order; stops starting new ones once `work`
+ * answers false (or throws), and waits for those under way.
+ */
+async function eachLimited<T>(
+  items: readonly T[],
+  limit: number,
+  work: (item: T) => Promise<boolean>,
+): Promise<void> {
+  let next = 0;
+  let stopped = false;
+  const lane = async (): Promise<void> => {
+    while (!stopped && next < items.length) {
+      const item = items[next] as T;
+      next += 1;
+      try {
+        if (!(await work(item))) stopped = true;
+      } catch (error) {
+        stopped = true;
+        throw error;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
+}
+
 /** Past this many tasks, a selection from one production is read from its paged task list instead. */
 export const projectListThreshold = 50;
 
 /**
- * Every selected task, read with the bot. A large selection from a known production is read from that
- * production's task list (pages of 100, in parallel) rather than task by task; whatever the list does not
- * hold (unknown ids, other productions' tasks) is then read one by one so the answer can name it.
+ * The selected tasks, read with the bot. A large selection from a known production is read from that
+ * production's task list (pages of 100) rather than task by task; whatever the list does not hold
+ * (unknown ids, other productions' tasks) is then read one by one, a few at a time, stopping at the first
+ * task Kitsu refuses: one is enough to refuse the request, and naming it is enough to fix it.
  */
 async function readTasks(zou: ZouClient, request: ActionRequest): Promise<Found[]> {
   const listed = new Map<string, Task>();
@@ -59,21 +92,76 @@ async function readTasks(zou: ZouClient, request: ActionRequest): Promise<Found[
       if (!(error instanceof ZouError && (error.status === 403 || error.status === 404))) throw error;
     }
   }
-  return Promise.all(
-    request.taskIds.map(async (id): Promise<Found> => {
-      const task = listed.get(id);
-      return task === undefined ? readTask(zou, id) : { id, task };
-    }),
-  );
+  const found = new Map<string, Found>([...listed].map(([id, task]) => [id, { id, task }]));
+  const rest = request.taskIds.filter((id) => !listed.has(id));
+  await eachLimited(rest, zouShareOfRequest, async (id) => {
+    const answer = await readTask(zou, id);
+    found.set(id, answer);
+    return 'task' in answer;
+  });
+  return request.taskIds.flatMap((id) => {
+    const answer = found.get(id);
+    return answer === undefined ? [] : [answer];
+  });
+}
+
+/**
+ * Productions as the bot reads them (name, team), kept briefly: every listing and status read checks
+ * teams, and a click checks the productions of its tasks. Bounded; concurrent reads of one share a call.
+ */
+export class ProjectDirectory {
+  private readonly entries = new Map<string, { project: Promise<Project | undefined>; until: number }>();
+
+  constructor(
+    private readonly zou: ZouClient,
+    private readonly ttlMs: number,
+    private readonly maxEntries = 1000,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** The production, or undefined when Kitsu has none by that id or the bot may not read it. */
+  async get(id: string): Promise<Project | undefined> {
+    const entry = this.entries.get(id);
+    if (entry !== undefined && entry.until > this.now()) return entry.project;
+    const project = this.zou.getProject(id).catch((error: unknown) => {
+      if (error instanceof ZouError && (error.status === 404 || error.status === 403)) return undefined;
+      this.entries.delete(id);
+      throw error;
+    });
+    this.entries.delete(id);
+    this.entries.set(id, { project, until: this.now() + this.ttlMs });
+    while (this.entries.size > this.maxEntries) {
+      const oldest = this.entries.keys().next();
+      if (oldest.done === true) break;
+      this.entries.delete(oldest.value);
+    }
+    return project;
+  }
+
+  /** The productions of `ids`, a few Zou calls at a time. */
+  async getMany(ids: readonly string[]): Promise<Map<string, Project | undefined>> {
+    const out = new Map<string, Project | undefined>();
+    await eachLimited([...new Set(ids)], zouShareOfRequest, async (id) => {
+      out.set(id, await this.get(id));
+      return true;
+    });
+    return out;
+  }
+}
+
+function onTeam(project: Project | undefined, person: Person): boolean {
+  return project?.team?.includes(person.id) === true;
 }
 
 /**
  * The selection as Kitsu knows it, checked with the bot: every task exists, belongs to the request's
  * project (when one is given), and the person can see it by Zou's own rule (admins see every project;
- * everyone else must be on the project's team; vendors only see tasks assigned to them).
+ * everyone else must be on the project's team; vendors only see tasks assigned to them). A production is
+ * named only to someone on its team (or an admin).
  */
 async function checkSelection(
   zou: ZouClient,
+  projects: ProjectDirectory,
   request: ActionRequest,
   person: Person,
 ): Promise<{ projectIds: string[] }> {
@@ -98,12 +186,13 @@ async function checkSelection(
   }
   const tasks = found.flatMap((item) => ('task' in item ? [item.task] : []));
   const projectIds = [...new Set(tasks.map((task) => task.project_id))];
-  const projects = new Map<string, Project>(
-    await Promise.all(projectIds.map(async (id) => [id, await zou.getProject(id)] as const)),
-  );
+  const read = await projects.getMany(projectIds);
+  const visible = (id: string): boolean => person.role === 'admin' || onTeam(read.get(id), person);
   const nameOf = (id: string): string => {
-    const project = projects.get(id);
-    return project === undefined ? id : `"${project.name}"`;
+    const project = read.get(id);
+    return project !== undefined && visible(id)
+      ? `"${project.name}"`
+      : 'a production you are not on the team of';
   };
 
   if (request.projectId !== undefined) {
@@ -119,17 +208,16 @@ async function checkSelection(
     }
   }
 
-  if (person.role !== 'admin') {
-    for (const [id, project] of projects) {
-      if (project.team?.includes(person.id) === true) continue;
-      const hidden = tasks.filter((task) => task.project_id === id).map((task) => task.id);
-      throw new HttpProblem(
-        403,
-        'project_not_visible',
-        `${who(person)} is not on the team of ${nameOf(id)}, so Kitsu does not show them task ${list(hidden)}; nothing was queued.`,
-        { projectId: id, tasks: hidden },
-      );
-    }
+  for (const id of projectIds) {
+    if (visible(id)) continue;
+    const hidden = tasks.filter((task) => task.project_id === id).map((task) => task.id);
+    // Nothing about that production: not its name, not its id.
+    throw new HttpProblem(
+      403,
+      'project_not_visible',
+      `${who(person)} is not on the team of the production of task ${list(hidden)}, so Kitsu does not show it to them; nothing was queued.`,
+      { tasks: hidden },
+    );
   }
   if (person.role === 'vendor') {
     const notTheirs = tasks.filter((task) => task.assignees?.includes(person.id) !== true);
@@ -192,13 +280,16 @@ function checkProjects(action: CatalogueAction, request: ActionRequest): void {
  * The receiver's authorization. `zou` is the bot client; without it (no KITSU_BOT_TOKEN) the selection
  * cannot be checked, which config refuses under zou-session.
  */
-export function createAuthorizer(zou: ZouClient | undefined): Authorizer {
+export function createAuthorizer(
+  zou: ZouClient | undefined,
+  projects: ProjectDirectory | undefined = zou === undefined ? undefined : new ProjectDirectory(zou, 0),
+): Authorizer {
   return {
     async authorize(action, request, caller) {
       checkRoles(action, caller);
       let checked = request;
-      if (caller.mode === 'zou-session' && zou !== undefined) {
-        const { projectIds } = await checkSelection(zou, request, caller.person);
+      if (caller.mode === 'zou-session' && zou !== undefined && projects !== undefined) {
+        const { projectIds } = await checkSelection(zou, projects, request, caller.person);
         const derived = projectIds.length === 1 ? projectIds[0] : undefined;
         checked = {
           ...request,
@@ -208,6 +299,86 @@ export function createAuthorizer(zou: ZouClient | undefined): Authorizer {
       }
       checkProjects(action, checked);
       return checked;
+    },
+  };
+}
+
+/**
+ * Who may read a job (GET /jobs, /jobs/:id, its result, its cancel):
+ * - `everyone`: AUTH_MODE=none, the shared ACTIONS_TOKEN, a Kitsu admin;
+ * - `job`: the holder of one job's capability (AUTH_MODE=token), that job only;
+ * - `person`: their own jobs and, for managers and supervisors (`teams`), the jobs of productions whose
+ *   team they are on (Zou's rule for what they see in Kitsu). Vendors, clients and artists: their own.
+ */
+export type JobReader =
+  { kind: 'everyone' } | { kind: 'job'; jobId: string } | { kind: 'person'; person: Person; teams: boolean };
+
+/** Kitsu roles that see the jobs of their productions' teams, not only their own. */
+export const teamReaderRoles: ReadonlySet<string> = new Set(['manager', 'supervisor']);
+
+export function readerOfPerson(person: Person): JobReader {
+  if (person.role === 'admin') return { kind: 'everyone' };
+  return { kind: 'person', person, teams: teamReaderRoles.has(person.role) };
+}
+
+export interface JobReadAccess {
+  /** Whether the reader may read this job. */
+  canRead(
+    reader: JobReader,
+    job: { id: string; personId: string; projectIds: readonly string[] },
+  ): Promise<boolean>;
+  /** Whether every production of the job has the person on its team. */
+  onTeams(person: Person, projectIds: readonly string[]): Promise<boolean>;
+  /**
+   * The listing filter of a reader, from the scopes (production sets) jobs have; undefined: every job.
+   * A capability lists nothing.
+   */
+  visibleTo(
+    reader: JobReader,
+    scopes: () => Promise<string[]>,
+  ): Promise<{ personId?: string; scopes: string[] } | undefined>;
+}
+
+export function createJobReadAccess(projects: ProjectDirectory | undefined): JobReadAccess {
+  const onTeams = async (person: Person, projectIds: readonly string[]): Promise<boolean> => {
+    if (projectIds.length === 0 || projects === undefined) return false;
+    const read = await projects.getMany(projectIds);
+    return projectIds.every((id) => onTeam(read.get(id), person));
+  };
+  return {
+    onTeams,
+    async canRead(reader, job) {
+      switch (reader.kind) {
+        case 'everyone':
+          return true;
+        case 'job':
+          return reader.jobId === job.id;
+        case 'person':
+          if (job.personId === reader.person.id.toLowerCase()) return true;
+          return reader.teams && (await onTeams(reader.person, job.projectIds));
+      }
+    },
+    async visibleTo(reader, scopes) {
+      switch (reader.kind) {
+        case 'everyone':
+          return undefined;
+        case 'job':
+          return { scopes: [] };
+        case 'person': {
+          const personId = reader.person.id.toLowerCase();
+          if (!reader.teams) return { personId, scopes: [] };
+          const all = await scopes();
+          const projectIds = all.flatMap((scope) => scope.split(','));
+          const read =
+            projects === undefined
+              ? new Map<string, Project | undefined>()
+              : await projects.getMany(projectIds);
+          const visible = all.filter((scope) =>
+            scope.split(',').every((id) => onTeam(read.get(id), reader.person)),
+          );
+          return { personId, scopes: visible };
+        }
+      }
     },
   };
 }

@@ -1,13 +1,25 @@
 import {
+  absoluteJobLinks,
+  capabilityParam,
   CatalogueError,
+  jobCapabilities,
   type Catalogue,
   type CatalogueAction,
   type Config,
+  type JobCapabilities,
+  type JobLinks,
   type JobQueues,
   type Logger,
 } from '@kitsu-actions/shared';
 import { botZouClient, type ZouClient } from '@kitsu-actions/zou';
-import { createAuthorizer, type Authorizer } from './authorization.ts';
+import {
+  createAuthorizer,
+  createJobReadAccess,
+  ProjectDirectory,
+  type Authorizer,
+  type JobReadAccess,
+} from './authorization.ts';
+import type { RateLimiter } from './rate-limit.ts';
 import {
   SessionCache,
   sharedTokenIdentity,
@@ -18,7 +30,17 @@ import {
 
 /** Everything buildApp needs, made by main.ts (or a test); the app itself reads no environment. */
 export interface AppDeps {
-  config: Pick<Config, 'publicUrl' | 'kitsuOrigins' | 'requests' | 'statusRefreshSeconds' | 'retention'>;
+  config: Pick<
+    Config,
+    | 'publicUrl'
+    | 'kitsuOrigins'
+    | 'requests'
+    | 'statusRefreshSeconds'
+    | 'retention'
+    | 'http'
+    | 'storage'
+    | 'auth'
+  >;
   catalogue: Catalogue;
   queues: JobQueues;
   logger: Logger;
@@ -26,6 +48,14 @@ export interface AppDeps {
   identity: Identity;
   /** May they run this action on this selection; from createAccess. */
   authorizer: Authorizer;
+  /** Requests per client address and actions per person, counted in Redis (createRateLimiter). */
+  rateLimiter: RateLimiter;
+  /** Who may read which job; from createAccess. */
+  jobAccess: JobReadAccess;
+  /** A job's URLs: absolute from PUBLIC_URL, with the job's capability under AUTH_MODE=token. */
+  links: JobLinks;
+  /** AUTH_MODE=token: the per-job capabilities (`?cap=`) the links carry; from createAccess. */
+  capabilities?: JobCapabilities | undefined;
 }
 
 export function findAction(catalogue: Catalogue, id: string): CatalogueAction | undefined {
@@ -40,13 +70,25 @@ export function receiverZouClient(config: Pick<Config, 'kitsu'>, logger: Logger)
   return botZouClient(config.kitsu, logger, { retries: 1, maxRetryAfterMs: 2000 });
 }
 
+/** Most productions remembered at once (their name and team, read with the bot). */
+const projectCacheEntries = 1000;
+
 /** Identity and authorization for the configured AUTH_MODE. Makes no request: nothing is contacted yet. */
 export function createAccess(
-  config: Pick<Config, 'auth' | 'kitsu'>,
+  config: Pick<Config, 'auth' | 'kitsu' | 'publicUrl'>,
   zou: ZouClient | undefined,
   now: () => number = Date.now,
-): Pick<AppDeps, 'identity' | 'authorizer'> {
+): Pick<AppDeps, 'identity' | 'authorizer' | 'jobAccess' | 'links' | 'capabilities'> {
   const { auth } = config;
+  // Teams are cached as briefly as sessions: a change in Kitsu applies as soon as a new login would.
+  const projects =
+    zou === undefined ? undefined : new ProjectDirectory(zou, auth.sessionCacheMs, projectCacheEntries, now);
+  const capabilities =
+    auth.mode === 'token' && auth.actionsToken !== undefined ? jobCapabilities(auth.actionsToken) : undefined;
+  const links = absoluteJobLinks(
+    config.publicUrl,
+    capabilities === undefined ? undefined : (jobId) => `${capabilityParam}=${capabilities.of(jobId)}`,
+  );
   let identity: Identity;
   switch (auth.mode) {
     case 'zou-session':
@@ -61,7 +103,13 @@ export function createAccess(
       identity = trustingIdentity();
       break;
   }
-  return { identity, authorizer: createAuthorizer(zou) };
+  return {
+    identity,
+    authorizer: createAuthorizer(zou, projects),
+    jobAccess: createJobReadAccess(projects),
+    links,
+    capabilities,
+  };
 }
 
 /** Catalogue rules the auth mode cannot enforce stop the start-up, rather than refuse every click. */

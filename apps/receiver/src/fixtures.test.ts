@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { kitsuFixture, kitsuFixtures, replay } from '@kitsu-actions/testing';
-import { kitsuOrigin, startReceiver, type ReceiverHarness } from './test-harness.ts';
+import { kitsuOrigin, startReceiver, testCatalogueYaml, type ReceiverHarness } from './test-harness.ts';
 
 const person = 'b01bae1e-f829-458a-a1eb-131bb66628cc';
 const project = 'fa4d7f04-b8e0-4518-8dbc-2f24997ca76e';
@@ -73,8 +73,13 @@ const expected: Record<string, { status: number; request?: Record<string, unknow
 describe('Kitsu requests replayed byte for byte', () => {
   let harness: ReceiverHarness;
   beforeAll(async () => {
-    // No dedup window: fixtures are replayed more than once.
-    harness = await startReceiver({ redisUrl: inject('redisUrl'), env: { DEDUP_WINDOW_MS: '0' } });
+    // No dedup window: fixtures are replayed more than once. The GET fixture runs `debug` by its query
+    // string, which only a `method: get` action serves.
+    harness = await startReceiver({
+      redisUrl: inject('redisUrl'),
+      env: { DEDUP_WINDOW_MS: '0' },
+      catalogueYaml: testCatalogueYaml.replace('kind: debug }', 'kind: debug, method: get }'),
+    });
     const worker = harness.startWorker();
     await worker.waitFor(/workers ready/);
   });
@@ -150,6 +155,18 @@ describe('Kitsu requests replayed byte for byte', () => {
     });
   }
 
+  it('get-query against an action without method: get is 405 and queues nothing', async () => {
+    const plain = await startReceiver({ redisUrl: inject('redisUrl') });
+    try {
+      const response = await replay(plain.baseUrl, kitsuFixture('get-query'));
+      expect(response.status).toBe(405);
+      expect(response.headers.get('allow')).toBe('POST, OPTIONS');
+      expect(await plain.jobCount()).toBe(0);
+    } finally {
+      await plain.close();
+    }
+  });
+
   it('form-assets: the 303 leads to a status page that reaches "completed" and links the debug result', async () => {
     const response = await replay(harness.baseUrl, kitsuFixture('form-assets'));
     expect(response.status).toBe(303);
@@ -158,7 +175,8 @@ describe('Kitsu requests replayed byte for byte', () => {
     const page = await fetch(statusUrl, { headers: { Accept: 'text/html' } });
     expect(page.headers.get('content-type')).toContain('text/html');
     const text = await page.text();
-    expect(text).toContain('Completed');
+    // The state as the JSON and ?state= name it (issue 10, item 12: one vocabulary).
+    expect(text).toContain('<span class="state state-completed">completed</span>');
     expect(text).not.toContain('http-equiv="refresh"');
     expect(text).toContain(`${statusUrl}/result`);
     const result = await fetch(`${statusUrl}/result`);

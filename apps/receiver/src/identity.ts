@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { AuthMode } from '@kitsu-actions/shared';
-import type { Person, ZouClient } from '@kitsu-actions/zou';
+import type { AuthenticatedResult, Person, ZouClient } from '@kitsu-actions/zou';
 import { HttpProblem } from './errors.ts';
 
 /** What a request carries that may prove who sent it; read by the route, never stored. */
@@ -43,9 +43,12 @@ export function jwtExpiry(token: string): number | undefined {
 /**
  * Recent `authenticated` answers, keyed by a hash of the session token. Bounded in size (oldest entry
  * out first) and in time: an entry lives `ttlMs` at most, and never past the token's own expiry.
+ * Refusals are kept too, apart (so garbage sent again and again costs Kitsu one call, and can never push
+ * a good session out): as long, and as many.
  */
 export class SessionCache {
   private readonly entries = new Map<string, { person: Person; until: number }>();
+  private readonly refusals = new Map<string, { reason: string; until: number }>();
 
   constructor(
     private readonly ttlMs: number,
@@ -53,33 +56,67 @@ export class SessionCache {
     private readonly now: () => number = Date.now,
   ) {}
 
-  get(token: string): Person | undefined {
-    const key = sha256(token).toString('hex');
-    const entry = this.entries.get(key);
+  private static key(token: string): string {
+    return sha256(token).toString('hex');
+  }
+
+  private static fresh<T extends { until: number }>(
+    map: Map<string, T>,
+    key: string,
+    now: number,
+  ): T | undefined {
+    const entry = map.get(key);
     if (entry === undefined) return undefined;
-    if (entry.until <= this.now()) {
-      this.entries.delete(key);
+    if (entry.until <= now) {
+      map.delete(key);
       return undefined;
     }
-    return entry.person;
+    return entry;
+  }
+
+  private put<T>(map: Map<string, T>, key: string, entry: T): void {
+    map.delete(key);
+    map.set(key, entry);
+    while (map.size > this.maxEntries) {
+      const oldest = map.keys().next();
+      if (oldest.done === true) break;
+      map.delete(oldest.value);
+    }
+  }
+
+  get(token: string): Person | undefined {
+    return SessionCache.fresh(this.entries, SessionCache.key(token), this.now())?.person;
   }
 
   set(token: string, person: Person): void {
     const now = this.now();
     const until = Math.min(now + this.ttlMs, jwtExpiry(token) ?? Number.POSITIVE_INFINITY);
     if (until <= now) return;
-    const key = sha256(token).toString('hex');
-    this.entries.delete(key);
-    this.entries.set(key, { person, until });
-    while (this.entries.size > this.maxEntries) {
-      const oldest = this.entries.keys().next();
-      if (oldest.done === true) break;
-      this.entries.delete(oldest.value);
-    }
+    this.put(this.entries, SessionCache.key(token), { person, until });
+  }
+
+  /** Why Kitsu refused this token a moment ago, if it did. */
+  refusal(token: string): string | undefined {
+    return SessionCache.fresh(this.refusals, SessionCache.key(token), this.now())?.reason;
+  }
+
+  refuse(token: string, reason: string): void {
+    if (this.ttlMs <= 0) return;
+    this.put(this.refusals, SessionCache.key(token), { reason, until: this.now() + this.ttlMs });
+  }
+
+  /** Whether the token says it has expired (its `exp`, unverified: such a token is refused anyway). */
+  expired(token: string): boolean {
+    const expiry = jwtExpiry(token);
+    return expiry !== undefined && expiry <= this.now();
   }
 
   get size(): number {
     return this.entries.size;
+  }
+
+  get refusedSize(): number {
+    return this.refusals.size;
   }
 }
 
@@ -89,6 +126,17 @@ const loginHint =
 
 /** `zou-session`: Kitsu itself says who owns the session cookie (or bearer token) of the request. */
 export function zouSessionIdentity(zou: ZouClient, cache: SessionCache): Identity {
+  // Requests carrying the same token at once share one question to Kitsu.
+  const asking = new Map<string, Promise<AuthenticatedResult>>();
+  const ask = (token: string, via: 'cookie' | 'bearer'): Promise<AuthenticatedResult> => {
+    const key = sha256(token).toString('hex');
+    let answer = asking.get(key);
+    if (answer === undefined) {
+      answer = zou.authenticated(token, { via }).finally(() => asking.delete(key));
+      asking.set(key, answer);
+    }
+    return answer;
+  };
   return {
     mode: 'zou-session',
     async identify(credentials) {
@@ -103,13 +151,20 @@ export function zouSessionIdentity(zou: ZouClient, cache: SessionCache): Identit
       }
       const cached = cache.get(token);
       if (cached !== undefined) return { mode: 'zou-session', person: cached };
-      const answer = await zou.authenticated(token, { via });
-      if (!answer.authenticated) {
-        throw new HttpProblem(
+      const refused = (reason: string): HttpProblem =>
+        new HttpProblem(
           401,
           'session_refused',
-          `Kitsu did not accept the session that came with the request (${answer.reason}). Log in to Kitsu again and run the action again.`,
+          `Kitsu did not accept the session that came with the request (${reason}). Log in to Kitsu again and run the action again.`,
         );
+      // Answered here, without asking Kitsu: a token it refused a moment ago, or one past its expiry.
+      const known = cache.refusal(token);
+      if (known !== undefined) throw refused(known);
+      if (cache.expired(token)) throw refused('the session has expired');
+      const answer = await ask(token, via);
+      if (!answer.authenticated) {
+        cache.refuse(token, answer.reason);
+        throw refused(answer.reason);
       }
       cache.set(token, answer.user);
       return { mode: 'zou-session', person: answer.user };

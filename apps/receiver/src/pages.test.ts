@@ -65,7 +65,8 @@ describe('pages and listings', () => {
       state: 'completed',
       requestedBy: { personId: person },
       taskIds: [task],
-      result: { type: 'page', href: `/jobs/${jobId}/result` },
+      // Absolute, from PUBLIC_URL (issue 10, item 11).
+      result: { type: 'page', href: `${harness.baseUrl}/jobs/${jobId}/result` },
     });
     expect(typeof view['finishedAt']).toBe('string');
   });
@@ -144,6 +145,7 @@ describe('pages and listings', () => {
       kind: 'debug',
       entityType: 'all',
       ajax: false,
+      method: 'post',
       url: `${harness.baseUrl}/actions/debug`,
     });
   });

@@ -13,7 +13,7 @@ import {
   type FakeZou,
   type ServiceProcess,
 } from '@kitsu-actions/testing';
-import { startReceiver, type ReceiverHarness } from './test-harness.ts';
+import { kitsuOrigin, startReceiver, type ReceiverHarness } from './test-harness.ts';
 
 const catalogueYaml = `
 actions:
@@ -47,7 +47,8 @@ async function post(url: string, body: Record<string, string>, cookie: string | 
     headers: {
       'Content-Type': 'application/x-www-form-urlencoded',
       Accept: 'text/html',
-      ...(cookie === undefined ? {} : { Cookie: `access_token_cookie=${cookie}` }),
+      // With the session cookie, Kitsu's origin as a browser sends it (a POST without one is refused).
+      ...(cookie === undefined ? {} : { Cookie: `access_token_cookie=${cookie}`, Origin: kitsuOrigin }),
     },
     body: new URLSearchParams(body).toString(),
     redirect: 'manual',
@@ -59,15 +60,18 @@ async function post(url: string, body: Record<string, string>, cookie: string | 
   };
 }
 
+/** Job pages are read with the requester's session (reads need one under zou-session: issue 10). */
+let readAs: Record<string, string> = {};
+
 async function json(url: string): Promise<Record<string, unknown>> {
-  return (await (await fetch(url, { headers: { Accept: 'application/json' } })).json()) as Record<
+  return (await (await fetch(url, { headers: { Accept: 'application/json', ...readAs } })).json()) as Record<
     string,
     unknown
   >;
 }
 
 async function statusPage(url: string): Promise<string> {
-  return (await fetch(url, { headers: { Accept: 'text/html' } })).text();
+  return (await fetch(url, { headers: { Accept: 'text/html', ...readAs } })).text();
 }
 
 /** Polls (bounded) until `check` holds: the fakes' state and the status endpoint have no events to wait on. */
@@ -91,7 +95,7 @@ describe('render actions end to end (Kitsu form → receiver → worker process 
   let worker: ServiceProcess | undefined;
   let clock: NodeJS.Timeout | undefined;
   let lighting: string[];
-  const token = (person: 'lighter' | 'artist' | 'manager'): string =>
+  const token = (person: 'lighter' | 'artist' | 'supervisor' | 'manager'): string =>
     zou.control.issueToken(zou.seed.ids.persons[person]);
   const runFarms = (): void => {
     clock ??= setInterval(() => {
@@ -123,6 +127,7 @@ describe('render actions end to end (Kitsu form → receiver → worker process 
     afanasy = await startFakeAfanasy({ startDelayMs: 100, taskMs: 150 });
     const spf = zou.seed.ids.tasks.spf;
     lighting = [0, 1, 2].map((shot) => spf[shot * 4 + 2] ?? '');
+    readAs = { Cookie: `access_token_cookie=${token('lighter')}` };
     // The worker process reads the same catalogue from a file (and checks its farms are configured).
     const dir = mkdtempSync(path.join(tmpdir(), 'kitsu-actions-'));
     const actionsFile = path.join(dir, 'actions.yaml');
@@ -161,8 +166,11 @@ describe('render actions end to end (Kitsu form → receiver → worker process 
     const page = await statusPage(sent.location);
     expect(page).toContain(`<form method="post" action="${harness.baseUrl}/jobs/${jobId}/cancel"`);
 
-    // Another person (not a manager) may not; the requester may, and is sent back to the page.
-    const refused = await post(`${harness.baseUrl}/jobs/${jobId}/cancel`, {}, token('artist'));
+    // Another artist does not even see it (issue 10: a person reads their own jobs); a supervisor on the
+    // team sees it but may not cancel it; the requester may, and is sent back to the page.
+    const unseen = await post(`${harness.baseUrl}/jobs/${jobId}/cancel`, {}, token('artist'));
+    expect(unseen.status).toBe(404);
+    const refused = await post(`${harness.baseUrl}/jobs/${jobId}/cancel`, {}, token('supervisor'));
     expect(refused.status).toBe(403);
     expect(refused.text).toContain('Only the person who ran this job');
     const cancelled = await post(`${harness.baseUrl}/jobs/${jobId}/cancel`, {}, token('lighter'));
@@ -178,7 +186,7 @@ describe('render actions end to end (Kitsu form → receiver → worker process 
 
     worker = harness.startWorker();
     await worker.waitFor(/workers ready/);
-    const ended = await harness.waitForJob(jobId);
+    const ended = await harness.waitForJob(jobId, { headers: readAs });
     expect(ended['state']).toBe('cancelled');
     expect(ended['error']).toMatchObject({
       message: 'Cancelled by lena.becker@studio.example before it started',
@@ -191,7 +199,7 @@ describe('render actions end to end (Kitsu form → receiver → worker process 
     const sent = await request('render-flamenco', lighting);
     expect(sent.status).toBe(303);
     const jobId = sent.location.split('/').pop() ?? '';
-    const ended = await harness.waitForJob(jobId);
+    const ended = await harness.waitForJob(jobId, { headers: readAs });
     stopFarms();
     expect(ended['state']).toBe('completed');
     expect(ended['progress']).toMatchObject({ percent: 100, message: '3 shots rendered on Flamenco' });
@@ -225,7 +233,7 @@ describe('render actions end to end (Kitsu form → receiver → worker process 
 
     const cancelled = await post(`${harness.baseUrl}/jobs/${jobId}/cancel`, {}, token('manager'));
     expect(cancelled.status).toBe(303);
-    const ended = await harness.waitForJob(jobId);
+    const ended = await harness.waitForJob(jobId, { headers: readAs });
     expect(ended['state']).toBe('cancelled');
     expect(ended['error']).toMatchObject({ message: 'Cancelled by marc.dubois@studio.example (manager)' });
     for (const farmJob of mine) {
@@ -241,7 +249,7 @@ describe('render actions end to end (Kitsu form → receiver → worker process 
     runFarms();
     const sent = await request('render-cgru', lighting);
     const jobId = sent.location.split('/').pop() ?? '';
-    const ended = await harness.waitForJob(jobId);
+    const ended = await harness.waitForJob(jobId, { headers: readAs });
     stopFarms();
     expect(ended['state']).toBe('completed');
     expect(afanasy.state.submissions).toHaveLength(3);

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import { createServer } from 'node:http';
 import {
   createLogger,
   createRedis,
@@ -17,6 +16,8 @@ import { Job, QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { buildApp } from './app.ts';
 import { createAccess, receiverZouClient } from './deps.ts';
+import { createHttpServer } from './http-server.ts';
+import { createRateLimiter } from './rate-limit.ts';
 
 /**
  * The catalogue the tests use: the fixtures name `debug` and `render-flamenco`. Here `render-flamenco` is
@@ -40,8 +41,14 @@ export interface ReceiverHarness {
   catalogue: Catalogue;
   /** Jobs in every state across all queues of this harness's prefix. */
   jobCount(): Promise<number>;
-  /** Waits for the job's final event (not a timer), then returns its JSON status. */
-  waitForJob(jobId: string, timeoutMs?: number): Promise<Record<string, unknown>>;
+  /**
+   * Waits for the job's final event (not a timer), then returns its JSON status, read with `headers`
+   * (the session cookie or bearer of someone who may read it, under zou-session).
+   */
+  waitForJob(
+    jobId: string,
+    options?: { timeoutMs?: number; headers?: Record<string, string> },
+  ): Promise<Record<string, unknown>>;
   startWorker(): ServiceProcess;
   close(): Promise<void>;
 }
@@ -51,8 +58,10 @@ export async function startReceiver(options: {
   redisUrl: string;
   env?: Record<string, string>;
   catalogueYaml?: string;
+  /** Another receiver's prefix: two replicas sharing one Redis key space. */
+  prefix?: string;
 }): Promise<ReceiverHarness> {
-  const prefix = `{kat-${randomUUID().slice(0, 8)}}`;
+  const prefix = options.prefix ?? `{kat-${randomUUID().slice(0, 8)}}`;
   const env = {
     REDIS_URL: options.redisUrl,
     QUEUE_PREFIX: prefix,
@@ -76,12 +85,14 @@ export async function startReceiver(options: {
   });
   const logger = createLogger({ level: 'silent', name: 'receiver-test' });
   // Listen first so PUBLIC_URL (used in every link and Location) can name this server's port.
-  const server = createServer();
+  const server = createHttpServer(config.http);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  config.publicUrl = baseUrl;
+  // A PUBLIC_URL given stays (a proxy in front, e.g. under /kitsu-actions); else this server's address.
+  if (options.env?.['PUBLIC_URL'] === undefined) config.publicUrl = baseUrl;
   const access = createAccess(config, receiverZouClient(config, logger));
-  const handle = buildApp({ config, catalogue, queues, logger, ...access }).callback();
+  const rateLimiter = createRateLimiter(connection, config, logger);
+  const handle = buildApp({ config, catalogue, queues, logger, rateLimiter, ...access }).callback();
   server.on('request', (request, response) => void handle(request, response));
   const workers: ServiceProcess[] = [];
   return {
@@ -99,7 +110,8 @@ export async function startReceiver(options: {
       }
       return total;
     },
-    async waitForJob(jobId, timeoutMs = 20_000) {
+    async waitForJob(jobId, options = {}) {
+      const timeoutMs = options.timeoutMs ?? 20_000;
       const queueName = queueOfJobId(jobId);
       if (!queueName) throw new Error(`not a job id: ${jobId}`);
       const eventsConnection = createRedis(config.redis.url, 'consumer');
@@ -114,7 +126,9 @@ export async function startReceiver(options: {
         await events.close();
         eventsConnection.disconnect();
       }
-      const response = await fetch(`${baseUrl}/jobs/${jobId}`, { headers: { Accept: 'application/json' } });
+      const response = await fetch(`${baseUrl}/jobs/${jobId}`, {
+        headers: { Accept: 'application/json', ...options.headers },
+      });
       return (await response.json()) as Record<string, unknown>;
     },
     startWorker() {

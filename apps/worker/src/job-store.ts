@@ -1,4 +1,11 @@
-import { cancelKey, parseCancelRequest, type CancelRequest } from '@kitsu-actions/shared';
+import {
+  bullJobKey,
+  cancelKey,
+  parseCancelRequest,
+  queueOfJobId,
+  recordJobFields,
+  type CancelRequest,
+} from '@kitsu-actions/shared';
 import type { Redis } from 'ioredis';
 
 /**
@@ -13,6 +20,15 @@ export interface JobStore {
   cancelRequest(): Promise<CancelRequest | undefined>;
 }
 
+/** The processor's side of the store: a handler never writes what status pages read of its job. */
+export interface ProcessorJobStore extends JobStore {
+  /**
+   * What status pages and listings show of the job's end (its result as resultSummaryOf reads it, the
+   * Kitsu report), kept in BullMQ's hash of the job so it goes with the job; nothing once the job is gone.
+   */
+  recordForStatus(fields: { result?: unknown; report?: unknown }): Promise<void>;
+}
+
 export function jobStoreKey(prefix: string, jobId: string): string {
   return `${prefix}:kitsu-actions:job:${jobId}`;
 }
@@ -20,7 +36,7 @@ export function jobStoreKey(prefix: string, jobId: string): string {
 export function redisJobStore(
   redis: Redis,
   options: { prefix: string; jobId: string; keepSeconds: number },
-): JobStore {
+): ProcessorJobStore {
   const key = jobStoreKey(options.prefix, options.jobId);
   return {
     async read() {
@@ -35,6 +51,16 @@ export function redisJobStore(
     },
     async cancelRequest() {
       return parseCancelRequest(await redis.get(cancelKey(options.prefix, options.jobId)));
+    },
+    async recordForStatus(fields) {
+      const queue = queueOfJobId(options.jobId);
+      if (queue === undefined) return;
+      const values = Object.fromEntries(
+        Object.entries(fields).flatMap(([name, value]) =>
+          value === undefined ? [] : [[name, JSON.stringify(value)]],
+        ),
+      );
+      await recordJobFields(redis, bullJobKey(options.prefix, queue, options.jobId), values);
     },
   };
 }

@@ -1,22 +1,36 @@
 import { UnrecoverableError, WaitingError, type Job } from 'bullmq';
-import { JobData, JobProgress, jobKinds, type JobKind, type Logger } from '@kitsu-actions/shared';
+import {
+  absoluteJobLinks,
+  capabilityParam,
+  JobData,
+  JobProgress,
+  jobKinds,
+  resultSummaryOf,
+  type JobCapabilities,
+  type JobKind,
+  type Logger,
+} from '@kitsu-actions/shared';
 import type { ZouClient } from '@kitsu-actions/zou';
 import { cancelReasonOf, handBackReason } from './cancel.ts';
 import type { FarmRuntime } from './farms/index.ts';
 import type { HandlerContext, HandlerMap } from './handlers/types.ts';
-import type { JobStore } from './job-store.ts';
+import type { ProcessorJobStore } from './job-store.ts';
 import { reportInKitsu, type JobEnd } from './report.ts';
 
 export interface ProcessorDeps {
   handlers: HandlerMap;
   logger: Logger;
   publicUrl: string;
+  /** AUTH_MODE=token: the status link left in Kitsu carries the job's capability, so it opens. */
+  capabilities?: JobCapabilities | undefined;
   zou?: ZouClient | undefined;
   farms: FarmRuntime;
   /** The store of one job (job-store.ts). */
-  store: (jobId: string) => JobStore;
+  store: (jobId: string) => ProcessorJobStore;
   /** Aborted (with handBackReason) when the worker stops: render jobs then go back to the queue. */
   stopping?: AbortSignal;
+  /** RESULT_PAGE_LIMIT, for handlers that return a page. */
+  resultPageBytes: number;
 }
 
 function describe(issues: ReadonlyArray<{ path: PropertyKey[]; message: string }>): string {
@@ -44,6 +58,11 @@ async function run<K extends JobKind>(
 
 /** The BullMQ processor for every queue: re-validates the job, then runs the kind's handler. */
 export function createProcessor(deps: ProcessorDeps) {
+  const { capabilities } = deps;
+  const links = absoluteJobLinks(
+    deps.publicUrl,
+    capabilities === undefined ? undefined : (jobId) => `${capabilityParam}=${capabilities.of(jobId)}`,
+  );
   return async (job: Job, token?: string, signal?: AbortSignal): Promise<unknown> => {
     const parsed = JobData.safeParse(job.data);
     if (!parsed.success) {
@@ -98,6 +117,7 @@ export function createProcessor(deps: ProcessorDeps) {
         ),
       farms: deps.farms,
       store,
+      resultPageBytes: deps.resultPageBytes,
     };
     const settings = data.action.report;
     const report = async (end: JobEnd): Promise<void> => {
@@ -107,12 +127,15 @@ export function createProcessor(deps: ProcessorDeps) {
         settings,
         data,
         end,
-        statusUrl: `${deps.publicUrl}/jobs/${job.id ?? ''}`,
+        statusUrl: links.href(job.id ?? ''),
         log,
       });
       // Kept with the job so the status page shows it; the job's own outcome is unchanged by it.
       // job.data, not `data`: the handler may have updated it since.
-      await job.updateData({ ...(job.data as JobData), report: outcome }).catch((error: unknown) => {
+      await Promise.all([
+        job.updateData({ ...(job.data as JobData), report: outcome }),
+        store.recordForStatus({ report: outcome }),
+      ]).catch((error: unknown) => {
         log.warn(
           { err: error instanceof Error ? error.message : String(error), outcome },
           'report outcome not saved',
@@ -145,6 +168,10 @@ export function createProcessor(deps: ProcessorDeps) {
       throw error;
     }
     await report({ state: 'completed', result });
+    // Status pages and listings read this, never the result itself (a page may be megabytes).
+    await store.recordForStatus({ result: resultSummaryOf(result) }).catch((error: unknown) => {
+      log.warn({ err: error instanceof Error ? error.message : String(error) }, 'result summary not saved');
+    });
     log.info(
       {
         kind,

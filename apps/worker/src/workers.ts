@@ -3,6 +3,7 @@ import {
   QueueName,
   cancelChannel,
   createRedis,
+  jobCapabilities,
   jobKinds,
   parseCancelRequest,
   queuesOfKinds,
@@ -44,7 +45,9 @@ export function workerZouClient(config: Pick<Config, 'kitsu'>, logger: Logger): 
 
 /** One BullMQ Worker per queue, each with its own connection that waits for Redis when it is gone. */
 export async function startWorkers(options: {
-  config: Pick<Config, 'redis' | 'queuePrefix' | 'worker' | 'retention' | 'publicUrl' | 'farms'>;
+  config: Pick<Config, 'redis' | 'queuePrefix' | 'worker' | 'retention' | 'publicUrl' | 'farms' | 'storage'> &
+    // AUTH_MODE=token with ACTIONS_TOKEN: the status links left in Kitsu carry the job's capability.
+    Partial<Pick<Config, 'auth'>>;
   handlers: HandlerMap;
   logger: Logger;
   queues?: readonly QueueName[];
@@ -65,6 +68,10 @@ export async function startWorkers(options: {
     handlers,
     logger,
     publicUrl: config.publicUrl,
+    ...(config.auth?.mode === 'token' && config.auth.actionsToken !== undefined
+      ? { capabilities: jobCapabilities(config.auth.actionsToken) }
+      : {}),
+    resultPageBytes: config.storage.resultPageBytes,
     zou: options.zou,
     farms: options.farms ?? createFarms(config, logger),
     store: (jobId) =>

@@ -28,6 +28,7 @@ export {
   type KindResult,
 } from './jobs.ts';
 export {
+  ActionMethod,
   Catalogue,
   CatalogueAction,
   CatalogueAllow,
@@ -48,15 +49,33 @@ export {
   type RedisRole,
 } from './queues.ts';
 export {
+  JobListEntry,
   JobState,
   JobStatusView,
+  JobSummary,
   Link,
+  PageResultSummary,
+  absoluteJobLinks,
   cancelledPrefix,
   finalStates,
+  listEntryOf,
+  makesPages,
+  projectIdsOf,
+  recordOfJob,
+  relativeJobLinks,
+  resultSummaryOf,
   stateOf,
+  statusViewOf,
+  summaryOf,
   toStatusView,
+  type BullState,
+  type JobLinks,
+  type JobRecord,
 } from './status.ts';
+export { bullJobKey, recordJobFields, scopeOf } from './job-index.ts';
+export { capabilityParam, jobCapabilities, type JobCapabilities } from './capability.ts';
 export { exitConfig, runService, type Stop } from './service.ts';
+export { formatBytes, jsonBytes } from './sizes.ts';
 export { ReportOutcome, ReportSettings } from './report.ts';
 export { CancelRequest, cancelChannel, cancelKey, cancelReason, parseCancelRequest } from './cancel.ts';
 export {

@@ -1,11 +1,34 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { Job, Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { cancelChannel, cancelKey, cancelReason, parseCancelRequest, type CancelRequest } from './cancel.ts';
+import { cancelChannel, cancelReason, parseCancelRequest, type CancelRequest } from './cancel.ts';
 import type { CatalogueAction } from './catalogue.ts';
+import {
+  bullJobKey,
+  cancelIndexed,
+  forgetIndexed,
+  indexedScopes,
+  indexJob,
+  queryIndex,
+  readIndexed,
+  scopeOf,
+} from './job-index.ts';
 import type { ActionRequest } from './kitsu-request.ts';
-import { jobKinds, QueueName, type JobData, type RawRequest } from './jobs.ts';
-import { finalStates, toStatusView, type JobState, type JobStatusView } from './status.ts';
+import { JobData, jobKinds, QueueName, type RawRequest } from './jobs.ts';
+import { ReportOutcome } from './report.ts';
+import {
+  finalStates,
+  JobSummary,
+  listEntryOf,
+  relativeJobLinks,
+  statusViewOf,
+  summaryOf,
+  type JobLinks,
+  type JobListEntry,
+  type JobRecord,
+  type JobState,
+  type JobStatusView,
+} from './status.ts';
 
 export type RedisRole = 'producer' | 'consumer';
 
@@ -38,10 +61,36 @@ export class QueueUnavailableError extends Error {
   }
 }
 
+class RedisTimeoutError extends Error {
+  constructor(ms: number) {
+    super(`no answer within ${ms} ms`);
+    this.name = 'RedisTimeoutError';
+  }
+}
+
+/** Errors ioredis (and redis-errors) raise when Redis refuses, drops or does not answer a command. */
+const redisErrorNames: ReadonlySet<string> = new Set([
+  'RedisTimeoutError',
+  'ReplyError',
+  'AbortError',
+  'InterruptError',
+  'ParserError',
+  'RedisError',
+  'MaxRetriesPerRequestError',
+]);
+const redisErrorMessage =
+  /Connection is closed|Stream isn't writeable|Command timed out|ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH/;
+
+/** Whether `error` says Redis is unavailable, rather than a fault of the data or of the code. */
+function isRedisError(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  return redisErrorNames.has(error.name) || redisErrorMessage.test(error.message);
+}
+
 async function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+    timer = setTimeout(() => reject(new RedisTimeoutError(ms)), ms);
   });
   try {
     return await Promise.race([work, timeout]);
@@ -57,29 +106,14 @@ export interface EnqueueResult {
 }
 
 export interface JobFilter {
-  personId?: string;
-  actionId?: string;
-  state?: JobState;
-}
-
-const queuedStates = ['waiting', 'prioritized', 'delayed', 'waiting-children'] as const;
-type BullState = (typeof queuedStates)[number] | 'active' | 'completed' | 'failed';
-
-function bullStatesFor(state: JobState | undefined): readonly BullState[] {
-  switch (state) {
-    case undefined:
-      return ['active', ...queuedStates, 'completed', 'failed'];
-    case 'queued':
-      return queuedStates;
-    case 'active':
-    case 'completed':
-      return [state];
-    case 'failed':
-      return ['failed'];
-    case 'cancelled':
-      // A queued job can be cancelled before a worker has ended it.
-      return ['failed', ...queuedStates];
-  }
+  personId?: string | undefined;
+  actionId?: string | undefined;
+  state?: JobState | undefined;
+  /**
+   * Only what this reader may see: their own jobs (`personId`) and the jobs of these scopes (production
+   * sets, see scopeOf). Absent: every job.
+   */
+  visible?: { personId?: string | undefined; scopes: readonly string[] } | undefined;
 }
 
 /** Job ids carry their queue (`pages-<uuid>`), so a status lookup needs no index. */
@@ -111,14 +145,53 @@ function dedupKey(actionId: string, request: ActionRequest): string {
   return createHash('sha256').update(parts.join('\n')).digest('hex');
 }
 
-/** The producer side of BullMQ: the one place the receiver touches queues. */
+/** Reads wait this long for their connection when it is still connecting (a receiver just started). */
+function waitReady(redis: Redis, ms: number): Promise<void> {
+  if (redis.status === 'ready') return Promise.resolve();
+  if (!['wait', 'connecting', 'connect'].includes(redis.status)) {
+    return Promise.reject(new QueueUnavailableError(new Error(`connection is ${redis.status}`)));
+  }
+  return withTimeout(
+    new Promise<void>((resolve) => {
+      redis.once('ready', () => resolve());
+    }),
+    ms,
+  );
+}
+
+function parseJson(text: string): unknown {
+  if (text === '') return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    // Not written by us (or cut short): the view does without it.
+    return undefined;
+  }
+}
+
+function integer(text: string): number | undefined {
+  const value = Number.parseInt(text, 10);
+  return Number.isFinite(value) ? value : undefined;
+}
+
+/**
+ * The receiver's side of BullMQ, the one place it touches queues. Writes (add, cancel) go through the
+ * producer connection; every read goes through a connection of its own, reads the job index and BullMQ's
+ * small fields (never a job's data or result, but for /result), and pages in Redis.
+ */
 export class JobQueues {
   private readonly queues = new Map<QueueName, Queue>();
+  private readonly reader: Redis;
 
   constructor(
     private readonly connection: Redis,
     private readonly options: { prefix: string; timeoutMs: number; dedupWindowMs: number },
-  ) {}
+  ) {
+    // Same settings (fail fast), its own socket: a burst of listings never queues ahead of an add.
+    this.reader = connection.duplicate();
+    // Errors surface on the calls that hit them; the connection keeps reconnecting on its own.
+    this.reader.on('error', () => undefined);
+  }
 
   queue(name: QueueName): Queue {
     let queue = this.queues.get(name);
@@ -138,7 +211,23 @@ export class JobQueues {
     try {
       return await withTimeout(work(), this.options.timeoutMs);
     } catch (error) {
-      throw new QueueUnavailableError(error);
+      // Only Redis's own failures are "unavailable": a bug or bad data (a stack overflow serialising the
+      // job, say) is an error of its own, not a reason to tell people to retry later.
+      if (isRedisError(error) || this.connection.status !== 'ready') throw new QueueUnavailableError(error);
+      throw error;
+    }
+  }
+
+  /** The same as `call`, on the reader's connection. */
+  private async read<T>(work: (redis: Redis) => Promise<T>): Promise<T> {
+    await waitReady(this.reader, this.options.timeoutMs).catch((error: unknown) => {
+      throw error instanceof QueueUnavailableError ? error : new QueueUnavailableError(error);
+    });
+    try {
+      return await withTimeout(work(this.reader), this.options.timeoutMs);
+    } catch (error) {
+      if (isRedisError(error) || this.reader.status !== 'ready') throw new QueueUnavailableError(error);
+      throw error;
     }
   }
 
@@ -149,29 +238,128 @@ export class JobQueues {
     const window = this.options.dedupWindowMs;
     const deduplication =
       window > 0 ? { deduplication: { id: dedupKey(action.id, request), ttl: window } } : {};
-    const job = await this.call(() =>
-      this.queue(spec.queue).add(action.kind, data, { jobId: id, ...spec.jobOptions, ...deduplication }),
-    );
+    const createdAt = Date.now();
+    const summary = summaryOf(data);
+    const { prefix } = this.options;
+    const job = await this.call(async () => {
+      // Written first on the same connection, so both travel together and a listing never misses the job.
+      const indexed = indexJob(this.connection, prefix, {
+        id,
+        createdAt,
+        summary: JSON.stringify(summary),
+        taskIds: request.taskIds,
+        personId: request.personId,
+        scope: scopeOf(summary.projectIds),
+        actionId: action.id,
+      });
+      const added = this.queue(spec.queue).add(action.kind, data, {
+        jobId: id,
+        timestamp: createdAt,
+        ...spec.jobOptions,
+        ...deduplication,
+      });
+      const [index, result] = await Promise.allSettled([indexed, added]);
+      if (result.status === 'rejected') {
+        // Not queued: its entry goes too (if that fails as well, the first listing that meets it drops it).
+        await forgetIndexed(this.connection, prefix, id).catch(() => undefined);
+        throw result.reason;
+      }
+      if (index.status === 'rejected') throw index.reason;
+      return result.value;
+    });
     const jobId = job.id ?? id;
+    if (jobId !== id) {
+      // A double click: the first job is the one; the entry written for this one goes.
+      await this.call(() => forgetIndexed(this.connection, prefix, id));
+    }
     return { id: jobId, deduplicated: jobId !== id };
   }
 
+  /** The record of each job, in order; undefined for a job BullMQ does not hold (or not one of ours). */
+  private async records(ids: readonly string[], withTasks: boolean): Promise<Array<JobRecord | undefined>> {
+    const { prefix } = this.options;
+    const rows = await this.read((redis) => readIndexed(redis, prefix, ids, withTasks));
+    return Promise.all(
+      rows.map(async (row, index): Promise<JobRecord | undefined> => {
+        const id = ids[index] ?? '';
+        if (row === undefined) return undefined;
+        const summary = JobSummary.safeParse(parseJson(row.summary));
+        const taskIds = withTasks && row.tasks ? row.tasks.split(',') : [];
+        const base = summary.success ? { summary: summary.data, taskIds } : await this.backfill(id);
+        if (base === undefined) return undefined;
+        const { fields } = row;
+        const reported = parseJson(fields['ka:report']);
+        const report = reported === undefined ? undefined : ReportOutcome.safeParse(reported);
+        return {
+          id,
+          ...base,
+          bullState: row.state,
+          timestamp: integer(fields.timestamp) ?? 0,
+          processedOn: integer(fields.processedOn),
+          finishedOn: integer(fields.finishedOn),
+          attemptsMade: integer(fields.atm) ?? 0,
+          failedReason: fields.failedReason === '' ? undefined : fields.failedReason,
+          progress: parseJson(fields.progress),
+          result: parseJson(fields['ka:result']),
+          report: report?.success === true ? report.data : undefined,
+          cancel: parseCancelRequest(row.cancel === '' ? undefined : row.cancel),
+        };
+      }),
+    );
+  }
+
+  /**
+   * A job BullMQ holds without an index entry (queued before this version, or the entry's write was lost):
+   * its data is read once and indexed (as open: the next sync files a finished one where it belongs).
+   */
+  private async backfill(id: string): Promise<{ summary: JobSummary; taskIds: string[] } | undefined> {
+    const queueName = queueOfJobId(id);
+    if (queueName === undefined) return undefined;
+    const { prefix } = this.options;
+    const key = bullJobKey(prefix, queueName, id);
+    const [text, timestamp] = await this.read((redis) => redis.hmget(key, 'data', 'timestamp'));
+    const data = JobData.safeParse(parseJson(text ?? ''));
+    if (!data.success) return undefined;
+    const summary = summaryOf(data.data);
+    const { taskIds } = data.data.request;
+    await this.read((redis) =>
+      indexJob(redis, prefix, {
+        id,
+        createdAt: integer(timestamp ?? '') ?? Date.now(),
+        summary: JSON.stringify(summary),
+        taskIds,
+        personId: summary.personId,
+        scope: scopeOf(summary.projectIds),
+        actionId: summary.actionId,
+      }),
+    );
+    return { summary, taskIds };
+  }
+
+  /** A job's status, from its index entry and BullMQ's small fields; undefined when there is no such job. */
+  async status(id: string, links: JobLinks = relativeJobLinks): Promise<JobStatusView | undefined> {
+    if (queueOfJobId(id) === undefined) return undefined;
+    const [record] = await this.records([id], true);
+    return record === undefined ? undefined : statusViewOf(record, links);
+  }
+
+  /** A job's result as its handler returned it (the page /jobs/:id/result serves). */
+  async result(id: string): Promise<unknown> {
+    const queueName = queueOfJobId(id);
+    if (queueName === undefined) return undefined;
+    const key = bullJobKey(this.options.prefix, queueName, id);
+    return parseJson((await this.read((redis) => redis.hget(key, 'returnvalue'))) ?? '');
+  }
+
+  /** The whole BullMQ job and its status: for tools and tests (this reads the job's data). */
   async find(id: string): Promise<{ job: Job; view: JobStatusView } | undefined> {
     const queueName = queueOfJobId(id);
     if (!queueName) return undefined;
-    return this.call(async () => {
-      const queue = this.queue(queueName);
-      // The commands go out at once: one round trip. A cancel request only matters for a queued job,
-      // which shows as cancelled before a worker has picked it up to end it.
-      const [job, state, cancel] = await Promise.all([
-        Job.fromId(queue, id),
-        queue.getJobState(id),
-        this.connection.get(cancelKey(this.options.prefix, id)),
-      ]);
-      if (!job) return undefined;
-      const view = toStatusView(job, state, parseCancelRequest(cancel));
-      return view ? { job, view } : undefined;
-    });
+    const [job, view] = await Promise.all([
+      this.read(() => Job.fromId(this.queue(queueName), id)),
+      this.status(id),
+    ]);
+    return job && view ? { job, view } : undefined;
   }
 
   /**
@@ -182,14 +370,16 @@ export class JobQueues {
     id: string,
     who: { by: string; personId?: string | undefined },
     keepSeconds: number,
+    links: JobLinks = relativeJobLinks,
   ): Promise<
     | { outcome: 'unknown' }
     | { outcome: 'finished'; view: JobStatusView }
     | { outcome: 'requested'; view: JobStatusView; request: CancelRequest }
   > {
-    const found = await this.find(id);
-    if (!found) return { outcome: 'unknown' };
-    if (finalStates.has(found.view.state)) return { outcome: 'finished', view: found.view };
+    const queueName = queueOfJobId(id);
+    const found = await this.status(id, links);
+    if (!found || queueName === undefined) return { outcome: 'unknown' };
+    if (finalStates.has(found.state)) return { outcome: 'finished', view: found };
     const request: CancelRequest = {
       jobId: id,
       by: who.by,
@@ -197,48 +387,48 @@ export class JobQueues {
       at: new Date().toISOString(),
       reason: cancelReason(who.by),
     };
-    const text = JSON.stringify(request);
-    await this.call(async () => {
-      // NX: the first person to cancel is the one the job names.
-      await this.connection.set(cancelKey(this.options.prefix, id), text, 'EX', keepSeconds, 'NX');
-      await this.connection.publish(cancelChannel(this.options.prefix), text);
-      // A click after a cancel is a new request, not a double click on the cancelled one.
-      await found.job.removeDeduplicationKey();
-    });
-    const after = await this.find(id);
-    return { outcome: 'requested', view: after?.view ?? found.view, request };
+    const { prefix } = this.options;
+    // One script: the stored request, the index's note of it, the dedup key dropped, the publish.
+    const requested = await this.call(() =>
+      cancelIndexed(this.connection, prefix, bullJobKey(prefix, queueName, id), {
+        id,
+        request: JSON.stringify(request),
+        keepSeconds,
+        channel: cancelChannel(prefix),
+      }),
+    );
+    if (!requested) return { outcome: 'unknown' };
+    const after = await this.status(id, links);
+    return { outcome: 'requested', view: after ?? found, request };
   }
 
-  /** Recent jobs across queues, newest first. Scans at most `scanLimit` jobs per queue and state. */
+  /** The scopes (production sets, see scopeOf) that jobs belong to. */
+  async scopes(): Promise<string[]> {
+    return this.read((redis) => indexedScopes(redis, this.options.prefix));
+  }
+
+  /** Jobs across queues, newest first: one page of those matching, and exactly how many match. */
   async list(
     filter: JobFilter,
     page: { offset: number; limit: number },
-    scanLimit = 1000,
-  ): Promise<{ jobs: JobStatusView[]; total: number }> {
-    return this.call(async () => {
-      const views: JobStatusView[] = [];
-      for (const queueName of QueueName.options) {
-        const queue = this.queue(queueName);
-        for (const bullState of bullStatesFor(filter.state)) {
-          const jobs = await queue.getJobs([bullState], 0, scanLimit - 1, false);
-          // Queued jobs a person cancelled show as cancelled (one MGET for the batch).
-          const cancels =
-            (queuedStates as readonly string[]).includes(bullState) && jobs.length > 0
-              ? await this.connection.mget(jobs.map((job) => cancelKey(this.options.prefix, job.id ?? '')))
-              : [];
-          for (const [index, job] of jobs.entries()) {
-            const view = toStatusView(job, bullState, parseCancelRequest(cancels[index]));
-            if (!view) continue;
-            if (filter.state && view.state !== filter.state) continue;
-            if (filter.personId && view.requestedBy.personId !== filter.personId) continue;
-            if (filter.actionId && view.actionId !== filter.actionId) continue;
-            views.push(view);
-          }
-        }
+    links: JobLinks = relativeJobLinks,
+  ): Promise<{ jobs: JobListEntry[]; total: number }> {
+    const { prefix } = this.options;
+    const { total, ids } = await this.read((redis) =>
+      queryIndex(redis, prefix, QueueName.options, { ...filter, ...page }),
+    );
+    const records = await this.records(ids, false);
+    const jobs: JobListEntry[] = [];
+    for (const [index, record] of records.entries()) {
+      if (record !== undefined) {
+        jobs.push(listEntryOf(statusViewOf(record, links)));
+        continue;
       }
-      views.sort((a, b) => b.createdAt.localeCompare(a.createdAt) || b.id.localeCompare(a.id));
-      return { jobs: views.slice(page.offset, page.offset + page.limit), total: views.length };
-    });
+      // Removed by hand (retention the index follows by itself): it leaves the index now.
+      const id = ids[index] ?? '';
+      await this.read((redis) => forgetIndexed(redis, prefix, id));
+    }
+    return { jobs, total };
   }
 
   async ping(): Promise<void> {
@@ -248,5 +438,6 @@ export class JobQueues {
   async close(): Promise<void> {
     await Promise.allSettled([...this.queues.values()].map((queue) => queue.close()));
     this.queues.clear();
+    this.reader.disconnect();
   }
 }

@@ -1,12 +1,21 @@
-import { finalStates, html, page, type JobStatusView, type SafeHtml } from '@kitsu-actions/shared';
+import {
+  finalStates,
+  html,
+  JobState,
+  page,
+  type JobLinks,
+  type JobListEntry,
+  type JobStatusView,
+  type SafeHtml,
+} from '@kitsu-actions/shared';
 
-const stateWords: Record<JobStatusView['state'], string> = {
-  queued: 'Queued',
-  active: 'Running',
-  completed: 'Completed',
-  failed: 'Failed',
-  cancelled: 'Cancelled',
-};
+/**
+ * A state as every page shows it: the very name the JSON carries and `GET /jobs?state=` takes (one
+ * vocabulary: queued, active, completed, failed, cancelled).
+ */
+function stateBadge(state: JobStatusView['state']): SafeHtml {
+  return html`<span class="state state-${state}">${state}</span>`;
+}
 
 function time(value: string | undefined): SafeHtml | string {
   return value
@@ -14,35 +23,42 @@ function time(value: string | undefined): SafeHtml | string {
     : '—';
 }
 
+/** `url` with `name=value` added to its query. */
+function withQuery(url: string, name: string, value: string): string {
+  return `${url}${url.includes('?') ? '&' : '?'}${name}=${encodeURIComponent(value)}`;
+}
+
 /** The live status page a form-mode action opens in a new tab; it refreshes itself until the job ends. */
 export function statusPage(
   view: JobStatusView,
-  options: { publicUrl: string; refreshSeconds: number },
+  options: { links: JobLinks; refreshSeconds: number },
 ): SafeHtml {
   const running = !finalStates.has(view.state);
-  const base = options.publicUrl;
+  const { links } = options;
   const head = running ? html`<meta http-equiv="refresh" content="${options.refreshSeconds}" />` : undefined;
-  const result = view.links.filter((link) => link.label !== 'Status');
+  const shown = view.links.filter((link) => link.label !== 'Status');
+  // The message of an ended job is its error, shown once below.
+  const message = view.error?.message === view.progress.message ? '' : view.progress.message;
   return page({
-    title: `${view.actionName}: ${stateWords[view.state]}`,
+    title: `${view.actionName}: ${view.state}`,
     ...(head ? { head } : {}),
     body: html`<div class="card">
         <h1>${view.actionName}</h1>
         <p>
-          <span class="state state-${view.state}" id="state">${stateWords[view.state]}</span>
-          <span class="muted">${view.progress.message}</span>
+          <span id="state">${stateBadge(view.state)}</span>
+          <span class="muted" id="message">${message}</span>
         </p>
         ${
           running
             ? html`<progress max="100" value="${view.progress.percent}">${view.progress.percent}%</progress>
                 <p class="muted">This page refreshes itself every ${options.refreshSeconds} s.</p>
-                <form method="post" action="${base}/jobs/${view.id}/cancel" id="cancel">
+                <form method="post" action="${links.href(view.id, '/cancel')}" id="cancel">
                   <button type="submit">Cancel</button>
                 </form>`
             : ''
         }
         ${view.error ? html`<p class="error" id="error">${view.error.message}</p>` : ''}
-        ${result.length > 0 ? html`<p>${result.map((link) => html`<a href="${link.href.startsWith('/') ? base + link.href : link.href}">${link.label}</a> `)}</p>` : ''}
+        ${shown.length > 0 ? html`<p>${shown.map((link) => html`<a href="${link.href}">${link.label}</a> `)}</p>` : ''}
       </div>
       <div class="card">
         <table>
@@ -60,15 +76,15 @@ export function statusPage(
           </tr>
           <tr>
             <th>Project</th>
-            <td>${view.projectId ?? 'derived from the tasks'}</td>
+            <td>${view.projectIds.length > 0 ? view.projectIds.join(', ') : (view.projectId ?? 'none named')}</td>
           </tr>
           <tr>
             <th>Tasks</th>
-            <td>${view.taskIds.length}</td>
+            <td>${view.taskCount}</td>
           </tr>
           <tr>
             <th>Attempts</th>
-            <td>${view.attempts}</td>
+            <td id="attempts">${view.attempts} of ${view.maxAttempts}</td>
           </tr>
           <tr>
             <th>Queued</th>
@@ -93,20 +109,48 @@ export function statusPage(
               : ''
           }
         </table>
-        <p class="muted"><a href="${base}/jobs/${view.id}?format=json">JSON</a></p>
+        <p class="muted"><a href="${withQuery(links.href(view.id), 'format', 'json')}">JSON</a></p>
       </div>`,
   });
 }
 
+export interface ListFilter {
+  person?: string | undefined;
+  action?: string | undefined;
+  state?: JobStatusView['state'] | undefined;
+  perPage: number;
+}
+
+/** The list URL for `filter`, on `page`. */
+function listHref(publicUrl: string, filter: ListFilter, page: number): string {
+  const query = new URLSearchParams();
+  if (filter.person !== undefined) query.set('person', filter.person);
+  if (filter.action !== undefined) query.set('action', filter.action);
+  if (filter.state !== undefined) query.set('state', filter.state);
+  if (filter.perPage !== 25) query.set('perPage', String(filter.perPage));
+  if (page > 1) query.set('page', String(page));
+  const text = query.toString();
+  return `${publicUrl}/jobs${text === '' ? '' : `?${text}`}`;
+}
+
 export function jobListPage(
-  jobs: JobStatusView[],
-  options: { publicUrl: string; page: number; pages: number; total: number },
+  jobs: JobListEntry[],
+  options: { publicUrl: string; page: number; pages: number; total: number; filter: ListFilter },
 ): SafeHtml {
+  const { publicUrl, filter } = options;
+  const pages = Math.max(options.pages, 1);
+  const byState = (state: ListFilter['state']): string => listHref(publicUrl, { ...filter, state }, 1);
   return page({
     title: 'Recent jobs',
     body: html`<div class="card">
       <h1>Recent jobs</h1>
-      <p class="muted">${options.total} jobs; page ${options.page} of ${Math.max(options.pages, 1)}</p>
+      <p class="muted">
+        ${options.total} jobs${filter.state === undefined ? '' : html` ${filter.state}`}; page ${options.page} of ${pages}
+      </p>
+      <p id="states">
+        <a href="${byState(undefined)}">all</a>
+        ${JobState.options.map((state) => html` · <a href="${byState(state)}">${state}</a>`)}
+      </p>
       <table>
         <tr>
           <th>Queued</th>
@@ -119,13 +163,17 @@ export function jobListPage(
           (job) =>
             html`<tr>
               <td>${time(job.createdAt)}</td>
-              <td><a href="${options.publicUrl}/jobs/${job.id}">${job.actionName}</a></td>
-              <td><span class="state state-${job.state}">${stateWords[job.state]}</span></td>
+              <td><a href="${job.links[0]?.href ?? ''}">${job.actionName}</a></td>
+              <td><a href="${byState(job.state)}">${stateBadge(job.state)}</a></td>
               <td>${job.requestedBy.email ?? job.requestedBy.personId}</td>
-              <td>${job.taskIds.length}</td>
+              <td>${job.taskCount}</td>
             </tr>`,
         )}
       </table>
+      <p>
+        ${options.page > 1 ? html`<a rel="prev" href="${listHref(publicUrl, filter, options.page - 1)}">Newer</a>` : ''}
+        ${options.page < pages ? html` <a rel="next" href="${listHref(publicUrl, filter, options.page + 1)}">Older</a>` : ''}
+      </p>
     </div>`,
   });
 }

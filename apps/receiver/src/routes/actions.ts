@@ -1,8 +1,12 @@
 import Router from '@koa/router';
 import type { Context, Middleware } from 'koa';
+import { Writable } from 'node:stream';
 import { koaBody } from 'koa-body';
 import {
+  formatBytes,
+  jobDataOf,
   jobKinds,
+  jsonBytes,
   normalizeKitsuRequest,
   preview,
   type ActionRequest,
@@ -14,14 +18,19 @@ import { findAction, type AppDeps } from '../deps.ts';
 import { HttpProblem } from '../errors.ts';
 import type { Caller, Credentials } from '../identity.ts';
 import { param, wantsHtml } from '../negotiation.ts';
-
-/** Headers that carry credentials: used for identity, never stored with a job. */
-const secretHeaders = new Set(['cookie', 'authorization', 'proxy-authorization', 'x-kitsu-actions-token']);
-
-/** The query parameter of the shared secret (AUTH_MODE=token): used for identity, never stored. */
-const tokenParam = 'token';
+import { actionsPage } from '../pages/landing.ts';
+import { rawRequestCopy, redactor, tokenParam } from '../raw-request.ts';
 
 const acceptedTypes = ['json', 'urlencoded', 'multipart'];
+
+/** Most fields a form (urlencoded or multipart) may have; Kitsu sends about ten. */
+export const maxFields = 1000;
+
+/** Deepest nesting of a JSON body: Kitsu's is two levels deep (an object holding the selection list). */
+export const maxJsonDepth = 32;
+
+/** Methods that change nothing: the cross-site rules are for requests that act. */
+const safeMethods: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 function actionOf(deps: AppDeps, ctx: Context): CatalogueAction {
   const id = param(ctx, 'actionId');
@@ -65,26 +74,87 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/** How deeply `value` nests, counted without recursion and only up to `limit + 1`. */
+function depthOf(value: unknown, limit: number): number {
+  let deepest = 0;
+  const stack: Array<[unknown, number]> = [[value, 1]];
+  while (stack.length > 0) {
+    const [item, depth] = stack.pop() ?? [undefined, 0];
+    if (typeof item !== 'object' || item === null) continue;
+    deepest = Math.max(deepest, depth);
+    if (deepest > limit) return deepest;
+    for (const child of Object.values(item)) stack.push([child, depth + 1]);
+  }
+  return deepest;
+}
+
+/** The origins a cookie-authenticated request may come from: Kitsu's (KITSU_ORIGINS) and this service's. */
+function allowedOrigins(deps: AppDeps): Set<string> {
+  return new Set([...deps.config.kitsuOrigins, new URL(deps.config.publicUrl).origin]);
+}
+
 /**
- * The caller, refusing a cookie-authenticated request that another site made the browser send: the
- * session cookie goes along with any form post, so a page elsewhere could run actions as the person
- * (cross-site request forgery). Kitsu's own pages send their origin; a bearer token cannot be forged so.
+ * A request carrying Kitsu's session cookie must come from Kitsu (or this service's own pages): the
+ * browser sends the cookie with any form post or link another site makes it send (cross-site request
+ * forgery). Refused: the browser saying so (`Sec-Fetch-Site: cross-site`); an `Origin`, else a `Referer`,
+ * that is not an allowed origin; and a request that changes something with neither.
  */
-export async function identifyCaller(deps: AppDeps, ctx: Context): Promise<Caller> {
-  const credentials = credentialsOf(ctx);
-  const caller = await deps.identity.identify(credentials);
+function checkSameSite(deps: AppDeps, ctx: Context): void {
+  const refuse = (message: string, code = 'cross_site_request'): never => {
+    throw new HttpProblem(403, code, `${message} Nothing was done; run the action from Kitsu.`);
+  };
+  if (ctx.get('Sec-Fetch-Site').toLowerCase() === 'cross-site') {
+    refuse('The browser says another site sent this request (Sec-Fetch-Site: cross-site).');
+  }
+  const allowed = allowedOrigins(deps);
   const origin = ctx.get('Origin');
-  if (caller.mode === 'zou-session' && credentials.sessionCookie !== undefined && origin !== '') {
-    const allowed = new Set([...deps.config.kitsuOrigins, new URL(deps.config.publicUrl).origin]);
+  if (origin !== '') {
     if (!allowed.has(origin)) {
-      throw new HttpProblem(
-        403,
-        'cross_site_request',
-        `This request was sent from ${preview(origin, 100)}, which is neither Kitsu (KITSU_ORIGINS) nor this service; nothing was done. Run the action from Kitsu.`,
+      refuse(
+        `This request was sent from ${preview(origin, 100)}, which is neither Kitsu (KITSU_ORIGINS) nor this service.`,
       );
     }
+    return;
   }
-  return caller;
+  const referer = ctx.get('Referer');
+  if (referer !== '') {
+    let from: string;
+    try {
+      from = new URL(referer).origin;
+    } catch {
+      from = preview(referer, 100);
+    }
+    if (!allowed.has(from)) {
+      refuse(
+        `This request came from a page of ${from}, which is neither Kitsu (KITSU_ORIGINS) nor this service.`,
+      );
+    }
+    return;
+  }
+  if (!safeMethods.has(ctx.method)) {
+    refuse(
+      "This request carries Kitsu's session cookie but neither Origin nor Referer, so nothing shows that Kitsu sent it (a proxy in front must pass both on).",
+      'origin_required',
+    );
+  }
+}
+
+/**
+ * The caller. A request that acts (any method but GET/HEAD/OPTIONS, or a GET-style action: `acting`) and
+ * is authenticated by Kitsu's session cookie must pass the same-site checks first; a bearer token cannot
+ * be made to travel by another site, and reads change nothing (and CORS keeps their answer from it).
+ */
+export async function identifyCaller(
+  deps: AppDeps,
+  ctx: Context,
+  options: { acting?: boolean } = {},
+): Promise<Caller> {
+  const credentials = credentialsOf(ctx);
+  const acting = options.acting ?? !safeMethods.has(ctx.method);
+  if (acting && deps.identity.mode === 'zou-session' && credentials.sessionCookie !== undefined) {
+    checkSameSite(deps, ctx);
+  }
+  return deps.identity.identify(credentials);
 }
 
 /** What the request carries that may prove who sent it (cookie, bearer, shared token). */
@@ -101,25 +171,6 @@ export function credentialsOf(ctx: Context): Credentials {
     ...(bearer === undefined ? {} : { bearer }),
     sharedTokens,
   };
-}
-
-/** The URL as received, minus the shared secret (any `token=` query parameter). */
-function urlWithoutToken(url: string): string {
-  const at = url.indexOf('?');
-  if (at < 0) return url;
-  const kept = url
-    .slice(at + 1)
-    .split('&')
-    .filter((part) => {
-      const name = part.split('=')[0] ?? '';
-      try {
-        return decodeURIComponent(name.replace(/\+/g, ' ')) !== tokenParam;
-      } catch {
-        // Not decodable: it cannot be the token parameter, keep it as sent.
-        return true;
-      }
-    });
-  return kept.length === 0 ? url.slice(0, at) : `${url.slice(0, at)}?${kept.join('&')}`;
 }
 
 /** Under zou-session, the session's person replaces the payload's; a payload naming someone else is refused. */
@@ -145,20 +196,43 @@ function asCaller(request: ActionRequest, caller: Caller): ActionRequest {
   };
 }
 
-function rawRequest(ctx: Context, fields: Record<string, unknown>): RawRequest {
-  const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(ctx.headers)) {
-    if (value === undefined || secretHeaders.has(name)) continue;
-    headers[name] = Array.isArray(value) ? value.join(', ') : value;
-  }
+/** The request as received, for the debug page: no credential anywhere, at most RAW_REQUEST_LIMIT. */
+/** The credentials this request may carry anywhere (header, body, URL), to be kept out of its job. */
+function secretsOf(deps: AppDeps, ctx: Context): string[] {
+  const credentials = credentialsOf(ctx);
+  return [
+    deps.config.auth.actionsToken,
+    credentials.sessionCookie,
+    credentials.bearer,
+    ...credentials.sharedTokens,
+  ].filter((secret): secret is string => secret !== undefined);
+}
+
+/** The request as received, for the debug page: no credential anywhere, at most RAW_REQUEST_LIMIT. */
+function rawRequest(deps: AppDeps, ctx: Context, fields: Record<string, unknown>): RawRequest {
   const unparsed = (ctx.request as { rawBody?: unknown }).rawBody;
+  return rawRequestCopy(
+    {
+      method: ctx.method,
+      url: ctx.originalUrl,
+      headers: ctx.headers,
+      ...(ctx.get('Content-Type') ? { contentType: ctx.get('Content-Type') } : {}),
+      body: typeof unparsed === 'string' ? unparsed : '',
+      fields,
+    },
+    { secrets: secretsOf(deps, ctx), limitBytes: deps.config.storage.rawRequestBytes },
+  );
+}
+
+/** The page the request names (free text from the browser) without a credential in it. */
+function withoutSecrets(request: ActionRequest, redact: (text: string) => string): ActionRequest {
+  const { server, path } = request.origin;
   return {
-    method: ctx.method,
-    url: urlWithoutToken(ctx.originalUrl),
-    headers,
-    ...(ctx.get('Content-Type') ? { contentType: ctx.get('Content-Type') } : {}),
-    body: typeof unparsed === 'string' ? unparsed : '',
-    fields,
+    ...request,
+    origin: {
+      ...(server === undefined ? {} : { server: redact(server) }),
+      ...(path === undefined ? {} : { path: redact(path) }),
+    },
   };
 }
 
@@ -174,7 +248,7 @@ export function actionsRouter(deps: AppDeps): Router {
 
   const accept: Middleware = async (ctx) => {
     const action = actionOf(deps, ctx);
-    const caller = await identifyCaller(deps, ctx);
+    const caller = await identifyCaller(deps, ctx, { acting: true });
     const mode = modeOf(ctx);
     const body: unknown = mode === 'get' ? ctx.query : ((ctx.request as { body?: unknown }).body ?? {});
     if (!isRecord(body)) {
@@ -182,6 +256,14 @@ export function actionsRouter(deps: AppDeps): Router {
         400,
         'invalid_body',
         `The request body must be an object of Kitsu's fields, got ${preview(body)}.`,
+      );
+    }
+    // Refused here, before anything walks it: deeper values overflow the stack of whatever reads them.
+    if (depthOf(body, maxJsonDepth) > maxJsonDepth) {
+      throw new HttpProblem(
+        400,
+        'too_deeply_nested',
+        `The request body nests values more than ${maxJsonDepth} levels deep; Kitsu's requests are two levels deep. Nothing was queued.`,
       );
     }
     // The shared secret is a credential, not a field: it is neither read as one nor kept.
@@ -194,12 +276,28 @@ export function actionsRouter(deps: AppDeps): Router {
       receivedAt: new Date(),
       ...(caller.mode === 'zou-session' ? { verifiedPersonId: caller.person.id.toLowerCase() } : {}),
     });
-    const request = await authorizer.authorize(action, asCaller(normalized, caller), caller);
-    const raw = jobKinds[action.kind].keepRawRequest ? rawRequest(ctx, fields) : undefined;
+    const claimed = asCaller(normalized, caller);
+    // Before the selection is checked with Kitsu: a flood from one person stops here.
+    await deps.rateLimiter.hit('person', claimed.personId);
+    const request = withoutSecrets(
+      await authorizer.authorize(action, claimed, caller),
+      redactor(secretsOf(deps, ctx)),
+    );
+    const raw = jobKinds[action.kind].keepRawRequest ? rawRequest(deps, ctx, fields) : undefined;
+    const size = jsonBytes(jobDataOf(action, request, raw));
+    if (size > deps.config.storage.jobDataBytes) {
+      throw new HttpProblem(
+        413,
+        'too_large_to_store',
+        `This request would be stored as ${formatBytes(size)} of job data, more than the ${formatBytes(deps.config.storage.jobDataBytes)} allowed (JOB_DATA_LIMIT); nothing was queued. Select fewer tasks.`,
+        { bytes: size, limit: deps.config.storage.jobDataBytes },
+      );
+    }
     const { id, deduplicated } = await deps.queues.enqueue(action, request, raw);
-    const statusUrl = `${publicUrl}/jobs/${id}`;
+    // Under AUTH_MODE=token it carries the job's capability: the link itself opens that job.
+    const statusUrl = deps.links.href(id);
     // A double click returns the first job, which may already be running or done.
-    const state = deduplicated ? ((await deps.queues.find(id))?.view.state ?? 'queued') : 'queued';
+    const state = deduplicated ? ((await deps.queues.status(id))?.state ?? 'queued') : 'queued';
     deps.logger.info(
       {
         jobId: id,
@@ -223,6 +321,11 @@ export function actionsRouter(deps: AppDeps): Router {
   };
 
   router.get('/actions', (ctx) => {
+    if (ctx.query['format'] !== 'json' && wantsHtml(ctx)) {
+      ctx.type = 'html';
+      ctx.body = actionsPage({ publicUrl, catalogue: deps.catalogue, authMode: deps.config.auth.mode }).value;
+      return;
+    }
     ctx.body = {
       actions: deps.catalogue.actions.map((action) => ({
         id: action.id,
@@ -230,6 +333,7 @@ export function actionsRouter(deps: AppDeps): Router {
         kind: action.kind,
         entityType: action.entityType,
         ajax: action.ajax,
+        method: action.method,
         url: `${publicUrl}/actions/${action.id}`,
       })),
     };
@@ -246,10 +350,34 @@ export function actionsRouter(deps: AppDeps): Router {
       includeUnparsed: true,
       jsonLimit: requests.bodyLimitBytes,
       formLimit: requests.bodyLimitBytes,
-      formidable: { maxFiles: 0, maxFieldsSize: requests.bodyLimitBytes, allowEmptyFiles: false },
+      // More fields than accepted, or a field repeated more often, is refused (qs drops them silently).
+      queryString: { parameterLimit: maxFields, arrayLimit: maxFields, throwOnLimitExceeded: true },
+      formidable: {
+        maxFiles: 0,
+        maxFields,
+        maxFieldsSize: requests.bodyLimitBytes,
+        allowEmptyFiles: false,
+        // A file part is refused (maxFiles: 0); none of it is written to disk on the way.
+        fileWriteStreamHandler: () => new Writable({ write: (_chunk, _encoding, done) => done() }),
+      },
     }),
     accept,
   );
-  router.get('/actions/:actionId', accept);
+  router.get('/actions/:actionId', async (ctx, next) => {
+    const action = actionOf(deps, ctx);
+    if (ctx.method === 'HEAD' || action.method !== 'get') {
+      const allow = action.method === 'get' ? 'GET, POST, OPTIONS' : 'POST, OPTIONS';
+      throw new HttpProblem(
+        405,
+        'method_not_allowed',
+        action.method === 'get'
+          ? `${ctx.method} would run "${action.name}"; send GET or POST.`
+          : `"${action.name}" is run with POST, as Kitsu sends it; GET is served only for actions whose catalogue entry says method: get.`,
+        undefined,
+        { Allow: allow },
+      );
+    }
+    await accept(ctx, next);
+  });
   return router;
 }

@@ -1,51 +1,45 @@
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import { z } from 'zod';
-import { JobState, PageResult, type JobStatusView } from '@kitsu-actions/shared';
+import {
+  capabilityParam,
+  JobState,
+  makesPages,
+  PageResult,
+  preview,
+  type JobStatusView,
+} from '@kitsu-actions/shared';
+import { readerOfPerson, type JobReader } from '../authorization.ts';
 import type { AppDeps } from '../deps.ts';
 import { HttpProblem } from '../errors.ts';
 import type { Caller } from '../identity.ts';
 import { param, wantsHtml } from '../negotiation.ts';
 import { jobListPage, statusPage } from '../pages/status.ts';
-import { identifyCaller } from './actions.ts';
+import { credentialsOf, identifyCaller } from './actions.ts';
 
-/** Kitsu roles that may cancel anyone's job (under AUTH_MODE=zou-session). */
-const cancelRoles: ReadonlySet<string> = new Set(['admin', 'manager']);
-
-/** Who cancels, as the job will name them; throws 403 when the caller may not cancel this job. */
-function canceller(caller: Caller, view: JobStatusView): { by: string; personId?: string } {
-  switch (caller.mode) {
-    case 'zou-session': {
-      const { person } = caller;
-      const personId = person.id.toLowerCase();
-      const name = person.full_name ?? `${person.first_name} ${person.last_name}`;
-      const by = typeof person.email === 'string' && person.email !== '' ? person.email : name;
-      if (personId === view.requestedBy.personId || cancelRoles.has(person.role)) {
-        return {
-          by:
-            cancelRoles.has(person.role) && personId !== view.requestedBy.personId
-              ? `${by} (${person.role})`
-              : by,
-          personId,
-        };
-      }
-      throw new HttpProblem(
-        403,
-        'not_allowed',
-        `Only the person who ran this job (${view.requestedBy.email ?? view.requestedBy.personId}) or a Kitsu manager or admin can cancel it; ${name} is ${person.role}.`,
-      );
-    }
-    case 'token':
-      return { by: 'a holder of the actions token (AUTH_MODE=token)' };
-    case 'none':
-      return { by: 'someone (AUTH_MODE=none, caller unknown)' };
-  }
+/** The same answer for a job that does not exist and one the caller may not see: nothing leaks. */
+function unknownJob(id: string): HttpProblem {
+  return new HttpProblem(
+    404,
+    'unknown_job',
+    `There is no job ${preview(id, 80)} that you can see. Finished jobs are kept for a limited time; it may have been removed.`,
+  );
 }
 
+const states = JobState.options.join(', ');
+
 const ListQuery = z.object({
-  person: z.guid().optional(),
+  person: z
+    .guid()
+    .transform((id) => id.toLowerCase())
+    .optional(),
   action: z.string().max(64).optional(),
-  state: JobState.optional(),
+  // The names the pages and the JSON show; any letter case.
+  state: z
+    .string()
+    .transform((state) => state.trim().toLowerCase())
+    .pipe(z.enum(JobState.options, { error: `Unknown state: use one of ${states}.` }))
+    .optional(),
   page: z.coerce.number().int().min(1).default(1),
   perPage: z.coerce.number().int().min(1).max(100).default(25),
 });
@@ -58,73 +52,203 @@ function asHtml(ctx: Context): boolean {
   return ctx.query['format'] !== 'json' && wantsHtml(ctx);
 }
 
+/**
+ * Reads of the job index this receiver runs at once; the others wait their turn, idle. A listing loop (a
+ * dashboard, a script, eight of them) then never fills the event loop ahead of an action's
+ * acknowledgement. Past `readQueueLimit` waiting, a read is refused at once (503) rather than held.
+ */
+export const readConcurrency = 1;
+export const readQueueLimit = 200;
+
+/** A first-come, first-served limit on work running at once. */
+class Gate {
+  private active = 0;
+  private readonly waiting: Array<() => void> = [];
+
+  constructor(
+    private readonly limit: number,
+    private readonly queueLimit: number,
+  ) {}
+
+  async run<T>(work: () => Promise<T>): Promise<T> {
+    if (this.active < this.limit) this.active += 1;
+    else if (this.waiting.length >= this.queueLimit) {
+      throw new HttpProblem(
+        503,
+        'busy',
+        `This receiver is serving ${this.queueLimit} reads of jobs already; try again in a moment.`,
+        undefined,
+        { 'Retry-After': '1' },
+      );
+    } else await new Promise<void>((resolve) => this.waiting.push(resolve));
+    try {
+      return await work();
+    } finally {
+      // The slot passes straight to the next in line, or frees.
+      const next = this.waiting.shift();
+      if (next === undefined) this.active -= 1;
+      else next();
+    }
+  }
+}
+
+/** Who cancels, as the job will name them. */
+interface Canceller {
+  by: string;
+  personId?: string;
+}
+
 export function jobsRouter(deps: AppDeps): Router {
   const router = new Router();
-  const { publicUrl, statusRefreshSeconds } = deps.config;
+  const { statusRefreshSeconds } = deps.config;
+  const { links } = deps;
+  const reads = new Gate(readConcurrency, readQueueLimit);
 
-  async function viewOf(ctx: Context): Promise<{ view: JobStatusView; returnvalue: unknown }> {
-    const id = param(ctx, 'id');
-    const found = await deps.queues.find(id);
-    if (!found) {
-      throw new HttpProblem(
-        404,
-        'unknown_job',
-        `There is no job ${id}. Finished jobs are kept for a limited time; it may have been removed.`,
-      );
+  /**
+   * Who is reading, by AUTH_MODE: anyone (none); under token, the holder of the actions token (every
+   * job) or of one job's capability (`?cap=`, that job only); under zou-session, the Kitsu session's
+   * person. `acting`: the request changes something (a cancel), so the same-site checks apply.
+   */
+  async function readerOf(
+    ctx: Context,
+    jobId: string | undefined,
+    acting = false,
+  ): Promise<{ reader: JobReader; caller?: Caller }> {
+    switch (deps.identity.mode) {
+      case 'none':
+        return { reader: { kind: 'everyone' }, caller: { mode: 'none' } };
+      case 'token': {
+        const cap = ctx.query[capabilityParam];
+        if (credentialsOf(ctx).sharedTokens.length > 0) {
+          return { reader: { kind: 'everyone' }, caller: await identifyCaller(deps, ctx, { acting }) };
+        }
+        if (cap === undefined) {
+          throw new HttpProblem(
+            401,
+            'capability_required',
+            jobId === undefined
+              ? 'The job list needs the kitsu-actions token (?token=<ACTIONS_TOKEN> or the X-Kitsu-Actions-Token header).'
+              : `This page opens with its own link: the status URL the action answered with, which ends in ?${capabilityParam}=… (AUTH_MODE=token). Open that link as it is.`,
+          );
+        }
+        if (jobId !== undefined && typeof cap === 'string' && deps.capabilities?.check(jobId, cap) === true) {
+          return { reader: { kind: 'job', jobId } };
+        }
+        throw new HttpProblem(
+          401,
+          'capability_refused',
+          jobId === undefined
+            ? `A job's link (?${capabilityParam}=) opens that job only; the job list needs the kitsu-actions token.`
+            : `This link does not open this job: its ${capabilityParam}= is another job's, or cut short. Open the status link the action answered with, as it is.`,
+        );
+      }
+      case 'zou-session': {
+        const caller = await identifyCaller(deps, ctx, { acting });
+        if (caller.mode !== 'zou-session') throw new Error(`zou-session identity answered ${caller.mode}`);
+        return { reader: readerOfPerson(caller.person), caller };
+      }
     }
-    return { view: found.view, returnvalue: found.job.returnvalue };
+  }
+
+  /** The job's status, if this caller may read it; 401 without credentials, 404 otherwise. */
+  async function visibleView(
+    ctx: Context,
+    acting = false,
+  ): Promise<{ view: JobStatusView; reader: JobReader; caller?: Caller }> {
+    const id = param(ctx, 'id');
+    const { reader, caller } = await readerOf(ctx, id, acting);
+    const view = await reads.run(() => deps.queues.status(id, links));
+    if (view === undefined) throw unknownJob(id);
+    const job = { id: view.id, personId: view.requestedBy.personId, projectIds: view.projectIds };
+    if (!(await deps.jobAccess.canRead(reader, job))) throw unknownJob(id);
+    return { view, reader, ...(caller === undefined ? {} : { caller }) };
+  }
+
+  /**
+   * Who cancels; 403 when they may read the job but not cancel it. Under zou-session: the person who ran
+   * it, an admin, or a manager on the team of its productions (supervisors see their team's jobs only).
+   */
+  async function canceller(
+    reader: JobReader,
+    caller: Caller | undefined,
+    view: JobStatusView,
+  ): Promise<Canceller> {
+    if (reader.kind === 'job') return { by: "a holder of the job's status link (AUTH_MODE=token)" };
+    if (caller === undefined || caller.mode === 'none')
+      return { by: 'someone (AUTH_MODE=none, caller unknown)' };
+    if (caller.mode === 'token') return { by: 'a holder of the actions token (AUTH_MODE=token)' };
+    const { person } = caller;
+    const personId = person.id.toLowerCase();
+    const name = person.full_name ?? `${person.first_name} ${person.last_name}`;
+    const by = typeof person.email === 'string' && person.email !== '' ? person.email : name;
+    if (personId === view.requestedBy.personId) return { by, personId };
+    const manages =
+      person.role === 'admin' ||
+      (person.role === 'manager' && (await deps.jobAccess.onTeams(person, view.projectIds)));
+    if (manages) return { by: `${by} (${person.role})`, personId };
+    throw new HttpProblem(
+      403,
+      'not_allowed',
+      `Only the person who ran this job (${view.requestedBy.email ?? view.requestedBy.personId}), a manager on its production's team or a Kitsu admin can cancel it; ${name} is ${person.role}.`,
+    );
   }
 
   router.get('/jobs', async (ctx) => {
+    const { reader } = await readerOf(ctx, undefined);
     const query = ListQuery.safeParse(ctx.query);
     if (!query.success) {
+      const state = query.error.issues.find((issue) => issue.path[0] === 'state');
       throw new HttpProblem(
         400,
         'invalid_query',
-        'Invalid filter for the job list.',
+        state === undefined
+          ? 'Invalid filter for the job list.'
+          : `Invalid filter for the job list. ${state.message}`,
         z.treeifyError(query.error),
       );
     }
-    const { page, perPage } = query.data;
-    const { jobs, total } = await deps.queues.list(
-      {
-        ...(query.data.person ? { personId: query.data.person } : {}),
-        ...(query.data.action ? { actionId: query.data.action } : {}),
-        ...(query.data.state ? { state: query.data.state } : {}),
-      },
-      { offset: (page - 1) * perPage, limit: perPage },
-    );
-    const pages = Math.ceil(total / perPage);
-    if (asHtml(ctx)) {
-      ctx.type = 'html';
-      ctx.body = jobListPage(jobs, { publicUrl, page, pages, total }).value;
-      return;
-    }
-    ctx.body = { jobs, page, perPage, total, pages };
+    const { page, perPage, person, action, state } = query.data;
+    const visible = await deps.jobAccess.visibleTo(reader, () => reads.run(() => deps.queues.scopes()));
+    ctx.set('Cache-Control', 'no-store');
+    const html = asHtml(ctx);
+    // The answer is built (and serialised) in the read's turn too: that is where the work is.
+    const body = await reads.run(async () => {
+      const { jobs, total } = await deps.queues.list(
+        { personId: person, actionId: action, state, visible },
+        { offset: (page - 1) * perPage, limit: perPage },
+        links,
+      );
+      const pages = Math.ceil(total / perPage);
+      if (html) {
+        const filter = { person, action, state, perPage };
+        return jobListPage(jobs, { publicUrl: deps.config.publicUrl, page, pages, total, filter }).value;
+      }
+      return JSON.stringify({ jobs, page, perPage, total, pages });
+    });
+    ctx.type = html ? 'html' : 'json';
+    ctx.body = body;
   });
 
   router.get('/jobs/:id', async (ctx) => {
-    const { view } = await viewOf(ctx);
+    const { view } = await visibleView(ctx);
     ctx.set('Cache-Control', 'no-store');
-    if (asHtml(ctx)) {
-      ctx.type = 'html';
-      ctx.body = statusPage(view, { publicUrl, refreshSeconds: statusRefreshSeconds }).value;
-      return;
-    }
-    ctx.body = view;
+    const html = asHtml(ctx);
+    ctx.body = await reads.run(() =>
+      Promise.resolve(
+        html ? statusPage(view, { links, refreshSeconds: statusRefreshSeconds }).value : JSON.stringify(view),
+      ),
+    );
+    ctx.type = html ? 'html' : 'json';
   });
 
   router.post('/jobs/:id/cancel', async (ctx) => {
-    const { view } = await viewOf(ctx);
-    const caller = await identifyCaller(deps, ctx);
-    const who = canceller(caller, view);
-    if (caller.mode === 'none') {
+    const { view, reader, caller } = await visibleView(ctx, true);
+    const who = await canceller(reader, caller, view);
+    if (caller?.mode === 'none') {
       deps.logger.warn({ jobId: view.id }, 'cancel accepted without knowing who asked (AUTH_MODE=none)');
     }
-    const answer = await deps.queues.cancel(view.id, who, deps.config.retention.failed.age);
-    if (answer.outcome === 'unknown') {
-      throw new HttpProblem(404, 'unknown_job', `There is no job ${view.id}.`);
-    }
+    const answer = await deps.queues.cancel(view.id, who, deps.config.retention.failed.age, links);
+    if (answer.outcome === 'unknown') throw unknownJob(view.id);
     if (answer.outcome === 'finished') {
       throw new HttpProblem(
         409,
@@ -136,7 +260,7 @@ export function jobsRouter(deps: AppDeps): Router {
       { jobId: view.id, by: who.by, personId: who.personId, state: view.state },
       'cancel requested',
     );
-    const statusUrl = `${publicUrl}/jobs/${view.id}`;
+    const statusUrl = links.href(view.id);
     if (wantsHtml(ctx)) {
       ctx.redirect(statusUrl);
       ctx.status = 303;
@@ -148,17 +272,20 @@ export function jobsRouter(deps: AppDeps): Router {
   });
 
   router.get('/jobs/:id/result', async (ctx) => {
-    const { view, returnvalue } = await viewOf(ctx);
-    const result = PageResult.safeParse(returnvalue);
-    if (view.state !== 'completed' || !result.success) {
-      throw new HttpProblem(
+    const { view } = await visibleView(ctx);
+    const noPage = (): HttpProblem =>
+      new HttpProblem(
         404,
         'no_result_page',
         view.state === 'completed'
           ? `Job ${view.id} has no result page.`
           : `Job ${view.id} is ${view.state}; its result page exists once it has completed.`,
       );
-    }
+    // The one read of a job's result: only once it is known to be a page.
+    if (view.state !== 'completed' || !makesPages(view.kind)) throw noPage();
+    const result = PageResult.safeParse(await reads.run(() => deps.queues.result(view.id)));
+    if (!result.success) throw noPage();
+    ctx.set('Cache-Control', 'no-store');
     ctx.set('Content-Security-Policy', resultPolicy);
     ctx.set('X-Content-Type-Options', 'nosniff');
     ctx.type = 'html';

@@ -276,6 +276,7 @@ describe('render without Kitsu or without the farm', () => {
       log: createLogger({ level: 'silent', name: 'render-test' }),
       signal: new AbortController().signal,
       publicUrl: 'https://kitsu.studio.example',
+      resultPageBytes: world.config.storage.resultPageBytes,
       progress: () => Promise.resolve(),
       store: {
         read: () => Promise.resolve({}),

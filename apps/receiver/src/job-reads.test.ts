@@ -1,0 +1,434 @@
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { QueueEvents } from 'bullmq';
+import { createRedis, JobState } from '@kitsu-actions/shared';
+import { startFakeZou, type FakeZou, type HumanKey } from '@kitsu-actions/testing';
+import { kitsuOrigin, startReceiver, type ReceiverHarness } from './test-harness.ts';
+
+// Issue 10: job pages behind identity (item 1), absolute links (item 11), one vocabulary of states and
+// attempts that are right while a job runs (item 12).
+
+interface Answer {
+  status: number;
+  body: Record<string, unknown>;
+  text: string;
+  location: string;
+}
+
+async function request(
+  url: string,
+  options: { method?: string; headers?: Record<string, string>; body?: Record<string, string> } = {},
+): Promise<Answer> {
+  const response = await fetch(url, {
+    method: options.method ?? 'GET',
+    headers: {
+      Accept: 'application/json',
+      ...(options.body === undefined ? {} : { 'Content-Type': 'application/x-www-form-urlencoded' }),
+      ...options.headers,
+    },
+    ...(options.body === undefined ? {} : { body: new URLSearchParams(options.body).toString() }),
+    redirect: 'manual',
+  });
+  const text = await response.text();
+  const json = (response.headers.get('content-type') ?? '').includes('json');
+  return {
+    status: response.status,
+    body: json ? (JSON.parse(text) as Record<string, unknown>) : {},
+    text,
+    location: response.headers.get('location') ?? '',
+  };
+}
+
+const idsOf = (answer: Answer): string[] =>
+  ((answer.body['jobs'] ?? []) as Array<{ id: string }>).map((job) => job.id).sort();
+
+describe('AUTH_MODE=zou-session: who reads which job', () => {
+  let zou: FakeZou;
+  let harness: ReceiverHarness;
+  const jobs: Record<'artist' | 'lighter' | 'manager' | 'vendor', string> = {
+    artist: '',
+    lighter: '',
+    manager: '',
+    vendor: '',
+  };
+  const session = (person: HumanKey): Record<string, string> => ({
+    Cookie: `access_token_cookie=${zou.control.issueToken(zou.seed.ids.persons[person])}`,
+  });
+
+  beforeAll(async () => {
+    zou = await startFakeZou({ bigProject: { tasks: 3 } });
+    harness = await startReceiver({
+      redisUrl: inject('redisUrl'),
+      env: {
+        AUTH_MODE: 'zou-session',
+        KITSU_URL: zou.url,
+        KITSU_BOT_TOKEN: zou.seed.botToken,
+        DEDUP_WINDOW_MS: '0',
+      },
+    });
+    const { ids } = zou.seed;
+    // No worker: the jobs stay queued, which is all reading them needs.
+    const run = async (person: keyof typeof jobs, project: string, task: string): Promise<void> => {
+      const sent = await request(`${harness.baseUrl}/actions/debug`, {
+        method: 'POST',
+        headers: { ...session(person), Origin: kitsuOrigin },
+        body: { personid: ids.persons[person], projectid: project, selection: task },
+      });
+      expect(sent.status).toBe(202);
+      jobs[person] = String(sent.body['jobId']);
+    };
+    await run('artist', ids.projects.spf, ids.tasks.layoutSh010);
+    await run('lighter', ids.projects.spf, ids.tasks.lightingSh010);
+    await run('manager', ids.projects.big ?? '', ids.tasks.big[0] ?? '');
+    await run('vendor', ids.projects.spf, ids.tasks.vendorCompositing);
+  });
+  afterAll(async () => {
+    await harness.close();
+    await zou.close();
+  });
+
+  it('GET /jobs, /jobs/:id (JSON and HTML), its result and its cancel answer 401 without a session', async () => {
+    const job = `${harness.baseUrl}/jobs/${jobs.artist}`;
+    const answers = await Promise.all([
+      request(`${harness.baseUrl}/jobs`),
+      request(`${harness.baseUrl}/jobs`, { headers: { Accept: 'text/html' } }),
+      request(job),
+      request(job, { headers: { Accept: 'text/html' } }),
+      request(`${job}/result`),
+      request(`${job}/cancel`, { method: 'POST', body: {} }),
+    ]);
+    expect(answers.map((answer) => answer.status)).toEqual([401, 401, 401, 401, 401, 401]);
+    for (const answer of answers) expect(answer.text).not.toContain(jobs.artist);
+    const garbage = await request(job, { headers: { Authorization: 'Bearer not-a-session' } });
+    expect(garbage.status).toBe(401);
+  });
+
+  it("a person lists their own jobs; managers and supervisors their productions' too; admins all", async () => {
+    const all = Object.values(jobs).sort();
+    const spf = [jobs.artist, jobs.lighter, jobs.vendor].sort();
+    const expected: Record<HumanKey, string[]> = {
+      admin: all,
+      manager: all, // on the teams of Spring Festival and Big Show
+      supervisor: spf, // Spring Festival only
+      artist: [jobs.artist],
+      lighter: [jobs.lighter],
+      vendor: [jobs.vendor],
+      client: [], // on the team, but a client: their own only
+      outsider: [],
+      producer: [], // a manager on no team
+    };
+    for (const [person, want] of Object.entries(expected) as Array<[HumanKey, string[]]>) {
+      const list = await request(`${harness.baseUrl}/jobs`, { headers: session(person) });
+      expect({ person, status: list.status, ids: idsOf(list), total: list.body['total'] }).toEqual({
+        person,
+        status: 200,
+        ids: want,
+        total: want.length,
+      });
+    }
+    // The filters narrow what one may see; they never widen it.
+    const someoneElse = await request(`${harness.baseUrl}/jobs?person=${zou.seed.ids.persons.lighter}`, {
+      headers: session('artist'),
+    });
+    expect(idsOf(someoneElse)).toEqual([]);
+    const bySupervisor = await request(`${harness.baseUrl}/jobs?person=${zou.seed.ids.persons.lighter}`, {
+      headers: session('supervisor'),
+    });
+    expect(idsOf(bySupervisor)).toEqual([jobs.lighter]);
+  });
+
+  it("another's job reads as unknown, and a refusal never names a production to someone off its team", async () => {
+    const read = (person: HumanKey, job: string, html = false): Promise<Answer> =>
+      request(`${harness.baseUrl}/jobs/${job}`, {
+        headers: { ...session(person), ...(html ? { Accept: 'text/html' } : {}) },
+      });
+    expect((await read('artist', jobs.artist)).status).toBe(200);
+    expect((await read('artist', jobs.artist, true)).text).toContain(jobs.artist);
+    expect((await read('supervisor', jobs.lighter)).status).toBe(200);
+    expect((await read('manager', jobs.manager)).status).toBe(200);
+    expect((await read('admin', jobs.manager)).status).toBe(200);
+    const unknown = await read('artist', 'pages-00000000-0000-4000-8000-000000000000');
+    const messageOf = (answer: Answer): string =>
+      (answer.body['error'] as { message: string }).message.replace(/pages-[0-9a-f-]{36}/, 'ID');
+    const hidden = [
+      await read('artist', jobs.lighter),
+      await read('vendor', jobs.artist),
+      await read('client', jobs.artist),
+      await read('producer', jobs.artist),
+      await read('supervisor', jobs.manager),
+    ];
+    for (const answer of hidden) {
+      expect(answer.status).toBe(404);
+      // The same answer as for a job that does not exist.
+      expect((answer.body['error'] as { code: string }).code).toBe('unknown_job');
+      expect(messageOf(answer)).toBe(messageOf(unknown));
+    }
+    const asPages = [await read('artist', jobs.lighter, true), await read('supervisor', jobs.manager, true)];
+    expect(asPages.map((answer) => answer.status)).toEqual([404, 404]);
+    for (const answer of [hidden[4], asPages[1]]) {
+      expect(answer?.text).not.toContain('Big Show');
+      expect(answer?.text).not.toContain(zou.seed.ids.projects.big ?? 'big');
+    }
+    const result = await request(`${harness.baseUrl}/jobs/${jobs.lighter}/result`, {
+      headers: session('artist'),
+    });
+    expect(result.status).toBe(404);
+  });
+
+  it('a manager cancels only the jobs of productions whose team they are on', async () => {
+    const cancel = (person: HumanKey, job: string): Promise<Answer> =>
+      request(`${harness.baseUrl}/jobs/${job}/cancel`, {
+        method: 'POST',
+        headers: { ...session(person), Origin: kitsuOrigin },
+        body: {},
+      });
+    // A manager on no team: the job is not theirs to see, let alone cancel.
+    expect((await cancel('producer', jobs.lighter)).status).toBe(404);
+    // A supervisor sees their team's jobs but cancels only their own.
+    const supervisor = await cancel('supervisor', jobs.lighter);
+    expect(supervisor.status).toBe(403);
+    expect((supervisor.body['error'] as { code: string }).code).toBe('not_allowed');
+    const manager = await cancel('manager', jobs.lighter);
+    expect(manager.status).toBe(202);
+    expect(manager.body).toMatchObject({
+      state: 'cancelled',
+      cancelledBy: 'marc.dubois@studio.example (manager)',
+    });
+    const view = await request(`${harness.baseUrl}/jobs/${jobs.lighter}`, { headers: session('lighter') });
+    expect(view.body).toMatchObject({ state: 'cancelled' });
+  });
+
+  it('teams are read once per production while cached, not once per read', async () => {
+    const projectReads = (): number =>
+      zou.control.requests({ method: 'GET', path: /^\/data\/projects\/[^/]+$/ }).length;
+    const before = projectReads();
+    for (let index = 0; index < 5; index += 1) {
+      expect((await request(`${harness.baseUrl}/jobs`, { headers: session('supervisor') })).status).toBe(200);
+      const one = await request(`${harness.baseUrl}/jobs/${jobs.artist}`, { headers: session('supervisor') });
+      expect(one.status).toBe(200);
+    }
+    expect(projectReads() - before).toBeLessThanOrEqual(2);
+  });
+});
+
+describe('AUTH_MODE=token: the status link carries a capability for that job', () => {
+  const secret = 'a-long-shared-secret-for-tests';
+  let harness: ReceiverHarness;
+  const fields = {
+    personid: 'b01bae1e-f829-458a-a1eb-131bb66628cc',
+    selection: '95c171e1-dfff-498f-93e3-548a739e3202',
+    entitytype: 'asset',
+  };
+  const run = (html = false): Promise<Answer> =>
+    request(`${harness.baseUrl}/actions/debug?token=${secret}`, {
+      method: 'POST',
+      headers: html ? { Accept: 'text/html' } : {},
+      body: fields,
+    });
+  const capOf = (url: string): string => new URL(url).searchParams.get('cap') ?? '';
+
+  beforeAll(async () => {
+    harness = await startReceiver({
+      redisUrl: inject('redisUrl'),
+      env: { AUTH_MODE: 'token', ACTIONS_TOKEN: secret, DEDUP_WINDOW_MS: '0' },
+    });
+  });
+  afterAll(() => harness.close());
+
+  it('opens its status and cancel (links included) and nothing else; the token opens everything', async () => {
+    const first = await run();
+    expect(first.status).toBe(202);
+    const jobId = String(first.body['jobId']);
+    const statusUrl = String(first.body['statusUrl']);
+    expect(statusUrl).toMatch(new RegExp(`^${harness.baseUrl}/jobs/${jobId}\\?cap=[A-Za-z0-9_-]{43}$`));
+    expect(first.location).toBe(statusUrl);
+    const form = await run(true);
+    expect(form.status).toBe(303);
+    expect(form.location).toMatch(/\/jobs\/pages-[0-9a-f-]{36}\?cap=[A-Za-z0-9_-]{43}$/);
+    const other = form.location.split('?')[0]?.split('/').pop() ?? '';
+
+    const view = await request(statusUrl);
+    expect(view.status).toBe(200);
+    expect(view.body).toMatchObject({ id: jobId, state: 'queued' });
+    for (const link of view.body['links'] as Array<{ href: string }>)
+      expect(capOf(link.href)).toBe(capOf(statusUrl));
+
+    const page = await request(statusUrl, { headers: { Accept: 'text/html' } });
+    const cap = capOf(statusUrl);
+    expect(page.text).toContain(`action="${harness.baseUrl}/jobs/${jobId}/cancel?cap=${cap}"`);
+    expect(page.text).toContain(`href="${harness.baseUrl}/jobs/${jobId}?cap=${cap}&amp;format=json"`);
+
+    // Nothing else: not without it, not another job, not the list.
+    const bare = await request(`${harness.baseUrl}/jobs/${jobId}`);
+    expect(bare.status).toBe(401);
+    expect((bare.body['error'] as { code: string }).code).toBe('capability_required');
+    const wrongJob = await request(`${harness.baseUrl}/jobs/${other}?cap=${cap}`);
+    expect(wrongJob.status).toBe(401);
+    expect((wrongJob.body['error'] as { code: string }).code).toBe('capability_refused');
+    expect((await request(`${harness.baseUrl}/jobs/${other}/result?cap=${cap}`)).status).toBe(401);
+    expect(
+      (await request(`${harness.baseUrl}/jobs/${other}/cancel?cap=${cap}`, { method: 'POST', body: {} }))
+        .status,
+    ).toBe(401);
+    expect((await request(`${harness.baseUrl}/jobs?cap=${cap}`)).status).toBe(401);
+    expect((await request(`${harness.baseUrl}/jobs`)).status).toBe(401);
+
+    // The token itself still opens the list, whose entries carry their own capabilities.
+    const list = await request(`${harness.baseUrl}/jobs`, { headers: { 'X-Kitsu-Actions-Token': secret } });
+    expect(list.status).toBe(200);
+    const entries = list.body['jobs'] as Array<{ id: string; links: Array<{ href: string }> }>;
+    expect(entries.find((entry) => entry.id === jobId)?.links[0]?.href).toBe(statusUrl);
+    expect((await request(`${harness.baseUrl}/jobs/${other}?token=${secret}`)).status).toBe(200);
+
+    // The cancel form, as a browser posts it: back to the page, with the capability.
+    const cancelled = await request(`${harness.baseUrl}/jobs/${jobId}/cancel?cap=${cap}`, {
+      method: 'POST',
+      headers: { Accept: 'text/html' },
+      body: {},
+    });
+    expect(cancelled.status).toBe(303);
+    expect(cancelled.location).toBe(statusUrl);
+    expect((await request(statusUrl)).body).toMatchObject({ state: 'cancelled' });
+  });
+
+  it('opens the result once the job is done, and nothing once the job is removed', async () => {
+    const worker = harness.startWorker();
+    await worker.waitFor(/workers ready/);
+    const sent = await run();
+    const jobId = String(sent.body['jobId']);
+    const statusUrl = String(sent.body['statusUrl']);
+    const done = await harness.waitForJob(jobId, { headers: { 'X-Kitsu-Actions-Token': secret } });
+    expect(done['state']).toBe('completed');
+    const resultUrl = (done['result'] as { href: string }).href;
+    expect(resultUrl).toBe(`${harness.baseUrl}/jobs/${jobId}/result?cap=${capOf(statusUrl)}`);
+    const page = await request(statusUrl, { headers: { Accept: 'text/html' } });
+    expect(page.text).toContain(`href="${resultUrl}"`);
+    const result = await request(resultUrl, { headers: { Accept: 'text/html' } });
+    expect(result.status).toBe(200);
+    expect(result.text).toContain(jobId);
+
+    await harness.queues.queue('pages').remove(jobId);
+    expect((await request(statusUrl)).status).toBe(404);
+    expect((await request(resultUrl)).status).toBe(404);
+  });
+});
+
+describe('links and states as people and programs read them', () => {
+  let zou: FakeZou;
+  let harness: ReceiverHarness;
+  const publicUrl = 'https://kitsu.studio.example/kitsu-actions';
+  const session = (): Record<string, string> => ({
+    Cookie: `access_token_cookie=${zou.control.issueToken(zou.seed.ids.persons.lighter)}`,
+  });
+
+  beforeAll(async () => {
+    zou = await startFakeZou();
+    harness = await startReceiver({
+      redisUrl: inject('redisUrl'),
+      env: {
+        // Behind a proxy, under a path of Kitsu's domain: every link must say so.
+        PUBLIC_URL: publicUrl,
+        AUTH_MODE: 'zou-session',
+        KITSU_URL: zou.url,
+        KITSU_BOT_TOKEN: zou.seed.botToken,
+        DEDUP_WINDOW_MS: '0',
+      },
+    });
+  });
+  afterAll(async () => {
+    await harness.close();
+    await zou.close();
+  });
+
+  /** The state word the status page shows. */
+  const shownState = (page: string): string =>
+    /<span class="state state-[a-z]+">([^<]+)<\/span>/.exec(page)?.[1] ?? '';
+
+  it('JSON links and statusUrl are absolute from PUBLIC_URL; states read the same on pages, in JSON and in ?state=', async () => {
+    const { ids } = zou.seed;
+    const sent = await request(`${harness.baseUrl}/actions/debug`, {
+      method: 'POST',
+      headers: { ...session(), Origin: kitsuOrigin },
+      body: {
+        personid: ids.persons.lighter,
+        projectid: ids.projects.spf,
+        selection: ids.tasks.lightingSh010,
+      },
+    });
+    const jobId = String(sent.body['jobId']);
+    expect(sent.body['statusUrl']).toBe(`${publicUrl}/jobs/${jobId}`);
+    const local = `${harness.baseUrl}/jobs/${jobId}`;
+
+    // Queued.
+    const queued = await request(local, { headers: session() });
+    expect(queued.body['links']).toEqual([{ label: 'Status', href: `${publicUrl}/jobs/${jobId}` }]);
+    const queuedPage = await request(local, { headers: { ...session(), Accept: 'text/html' } });
+    expect(shownState(queuedPage.text)).toBe(queued.body['state']);
+    expect(queuedPage.text).toContain(`action="${publicUrl}/jobs/${jobId}/cancel"`);
+    const byWord = await request(`${harness.baseUrl}/jobs?state=${shownState(queuedPage.text)}`, {
+      headers: session(),
+    });
+    expect(idsOf(byWord)).toEqual([jobId]);
+
+    // Active: a worker holds it while Kitsu answers slowly; the attempt under way counts.
+    const connection = createRedis(inject('redisUrl'), 'consumer');
+    const events = new QueueEvents('pages', { connection, prefix: harness.prefix });
+    await events.waitUntilReady();
+    const started = new Promise<void>((resolve) => {
+      events.on('active', ({ jobId: id }) => {
+        if (id === jobId) resolve();
+      });
+    });
+    // Long enough to read the job twice while it runs (each of the handler's task reads takes this long).
+    zou.control.slow(2500, { method: 'GET', path: /^\/data\/tasks\// });
+    harness.startWorker();
+    await started;
+    const active = await request(local, { headers: session() });
+    expect(active.body).toMatchObject({ state: 'active', attempts: 1, maxAttempts: 3 });
+    const activePage = await request(local, { headers: { ...session(), Accept: 'text/html' } });
+    expect(shownState(activePage.text)).toBe('active');
+    expect(activePage.text).toMatch(/<td id="attempts">1 of 3<\/td>/);
+    expect(activePage.text).not.toContain('Running');
+    const listed = await request(`${harness.baseUrl}/jobs?state=${shownState(activePage.text)}`, {
+      headers: session(),
+    });
+    expect(idsOf(listed)).toEqual([jobId]);
+
+    // Completed.
+    zou.control.clearFaults();
+    const done = await harness.waitForJob(jobId, { headers: session() });
+    await events.close();
+    connection.disconnect();
+    expect(done).toMatchObject({ state: 'completed', attempts: 1 });
+    expect(done['links']).toEqual([
+      { label: 'Status', href: `${publicUrl}/jobs/${jobId}` },
+      { label: expect.any(String) as string, href: `${publicUrl}/jobs/${jobId}/result` },
+    ]);
+    expect(done['result']).toMatchObject({ type: 'page', href: `${publicUrl}/jobs/${jobId}/result` });
+    const donePage = await request(local, { headers: { ...session(), Accept: 'text/html' } });
+    expect(shownState(donePage.text)).toBe('completed');
+    expect(donePage.text).toContain(`href="${publicUrl}/jobs/${jobId}/result"`);
+    // Any letter case of the same names.
+    const completed = await request(`${harness.baseUrl}/jobs?state=Completed`, { headers: session() });
+    expect(idsOf(completed)).toEqual([jobId]);
+    const list = await request(`${harness.baseUrl}/jobs`, { headers: session() });
+    expect((list.body['jobs'] as Array<{ links: Array<{ href: string }> }>)[0]?.links[0]?.href).toBe(
+      `${publicUrl}/jobs/${jobId}`,
+    );
+  });
+
+  it('every state name is a filter, the list page offers exactly those, and others are refused naming them', async () => {
+    for (const state of JobState.options) {
+      expect((await request(`${harness.baseUrl}/jobs?state=${state}`, { headers: session() })).status).toBe(
+        200,
+      );
+    }
+    const page = await request(`${harness.baseUrl}/jobs`, { headers: { ...session(), Accept: 'text/html' } });
+    const offered = [...page.text.matchAll(/href="[^"]*\?state=([a-z]+)"/g)].map((match) => match[1]);
+    expect(new Set(offered)).toEqual(new Set(JobState.options));
+    const running = await request(`${harness.baseUrl}/jobs?state=running`, { headers: session() });
+    expect(running.status).toBe(400);
+    expect((running.body['error'] as { message: string }).message).toContain(
+      'use one of queued, active, completed, failed, cancelled',
+    );
+  });
+});
