@@ -84,7 +84,7 @@ async function readTasks(zou: ZouClient, request: ActionRequest): Promise<Found[
   if (request.projectId !== undefined && request.taskIds.length > projectListThreshold) {
     const wanted = new Set(request.taskIds);
     try {
-      for (const task of await zou.listProjectTasks(request.projectId)) {
+      for (const task of await zou.listProjectTasks(request.projectId, { concurrency: zouShareOfRequest })) {
         if (wanted.has(task.id)) listed.set(task.id, task);
       }
     } catch (error) {

@@ -30,7 +30,8 @@ describe('what one request costs Kitsu (AUTH_MODE=zou-session)', () => {
 
   beforeAll(async () => {
     // A Kitsu of its own (no worker reads it meanwhile): every call it logs is this receiver's.
-    zou = await startFakeZou();
+    // Big Show (600 tasks, 6 pages of Zou's project task list) for the large-selection case.
+    zou = await startFakeZou({ bigProject: { tasks: 600 } });
     harness = await startReceiver({
       redisUrl: inject('redisUrl'),
       env: {
@@ -113,5 +114,30 @@ describe('what one request costs Kitsu (AUTH_MODE=zou-session)', () => {
     }
     expect(zou.control.concurrency().max).toBeLessThanOrEqual(zouShareOfRequest);
     expect(zouShareOfRequest).toBeLessThan(8);
+  });
+
+  it("a large selection reads its production's task pages within the same share", async () => {
+    const big = zou.seed.ids.projects.big ?? '';
+    // 60 tasks: past the threshold, so read from Big Show's paged task list (6 pages) instead.
+    const tasks = zou.seed.ids.tasks.big.slice(0, 60);
+    expect(tasks).toHaveLength(60);
+    const cookie = zou.control.issueToken(zou.seed.ids.persons.manager);
+    expect(
+      (await post({ personid: zou.seed.ids.persons.manager, selection: tasks[0] ?? '' }, cookie)).status,
+    ).toBe(202);
+    zou.control.slow(20, { method: 'GET', path: /^\/data\/projects\/[^/]+\/tasks/ });
+    zou.control.resetConcurrency();
+    const pagesBefore = calls(`/data/projects/${big}/tasks`);
+    try {
+      const sent = await post(
+        { personid: zou.seed.ids.persons.manager, projectid: big, selection: tasks.join(',') },
+        cookie,
+      );
+      expect(sent.status).toBe(202);
+    } finally {
+      zou.control.clearFaults();
+    }
+    expect(calls(`/data/projects/${big}/tasks`) - pagesBefore).toBe(6);
+    expect(zou.control.concurrency().max).toBeLessThanOrEqual(zouShareOfRequest);
   });
 });

@@ -76,6 +76,11 @@ export interface GetTasksOptions extends CallOptions {
 export interface ListProjectTasksOptions extends CallOptions {
   taskTypeId?: string;
   episodeId?: string;
+  /**
+   * Pages read at once after the first (default: as many as the client's concurrency allows). A caller
+   * sharing the client with others passes its share, so one large project does not hold every slot.
+   */
+  concurrency?: number;
 }
 
 export interface CommentManyOptions extends CallOptions {
@@ -308,6 +313,7 @@ export function createZouClient(options: ZouClientOptions) {
         Array.from({ length: Math.max(0, first.nb_pages - 1) }, (_, index) => index + 2),
         async (page, signal) => get(route, PagedTasks, { signal, query: { ...query, page } }),
         filters.signal,
+        filters.concurrency,
       );
       const seen = new Map<string, Task>();
       for (const page of [first, ...rest]) {
@@ -480,6 +486,8 @@ async function settleAll<T, R>(
   items: readonly T[],
   work: (item: T, signal: AbortSignal) => Promise<R>,
   outer?: AbortSignal,
+  /** At most this many `work` calls at once (beyond the client's own limit). */
+  limit = Number.POSITIVE_INFINITY,
 ): Promise<R[]> {
   const controller = new AbortController();
   const forward = () => {
@@ -489,19 +497,32 @@ async function settleAll<T, R>(
   outer?.addEventListener('abort', forward, { once: true });
   let failure: { error: unknown } | null = null;
   try {
-    const settled = await Promise.allSettled(
-      items.map(async (item) => {
-        try {
-          return await work(item, controller.signal);
-        } catch (error) {
-          if (failure === null) {
-            failure = { error };
-            controller.abort(error);
-          }
-          throw error;
+    const run = async (item: T): Promise<R> => {
+      try {
+        return await work(item, controller.signal);
+      } catch (error) {
+        if (failure === null) {
+          failure = { error };
+          controller.abort(error);
         }
-      }),
-    );
+        throw error;
+      }
+    };
+    // Lanes that each take the next item: never more than `limit` calls at once.
+    const results: PromiseSettledResult<R>[] = [];
+    let next = 0;
+    const lane = async (): Promise<void> => {
+      while (next < items.length && failure === null) {
+        const index = next;
+        next += 1;
+        results[index] = await run(items[index] as T).then(
+          (value): PromiseFulfilledResult<R> => ({ status: 'fulfilled', value }),
+          (reason: unknown): PromiseRejectedResult => ({ status: 'rejected', reason }),
+        );
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
+    const settled = results;
     if (failure !== null) throw (failure as { error: unknown }).error;
     return settled.map((result) => {
       if (result.status === 'rejected') throw result.reason as Error;
