@@ -21,10 +21,7 @@ export function buildApp(deps: AppDeps): Koa {
   app.maxIpsCount = 1;
   // After the answer: a client that went away, or a request Node timed out (HTTP_REQUEST_TIMEOUT_MS).
   app.on('error', (error: Error & { code?: string }) => {
-    deps.logger.debug(
-      { err: error.message, code: error.code },
-      'connection ended before the answer was sent',
-    );
+    deps.logger.debug({ err: error }, 'connection ended before the answer was sent');
   });
   const origins = new Set(deps.config.kitsuOrigins);
   app.use(securityHeaders(deps.config.http.frameAncestors));

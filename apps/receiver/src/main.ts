@@ -24,7 +24,7 @@ await runService('receiver', process.env, async (config, logger) => {
   else logger.info({ authMode: config.auth.mode, kitsu: config.kitsu?.url }, `AUTH_MODE=${config.auth.mode}`);
   const access = createAccess(config, receiverZouClient(config, logger));
   const connection = createRedis(config.redis.url, 'producer', config.redis.timeoutMs);
-  connection.on('error', (error: Error) => logger.warn({ err: error.message }, 'redis connection error'));
+  connection.on('error', (error: Error) => logger.warn({ err: error }, 'redis connection error'));
   connection.on('ready', () => logger.info({ redis: config.redis.url }, 'redis ready'));
   const queues = new JobQueues(connection, {
     prefix: config.queuePrefix,

@@ -130,6 +130,36 @@ describe('worker process', () => {
     expect(worker.output()).toMatch(/worker stopped/);
   });
 
+  it('logs a failed job with its whole error (type, message, stack), not its message alone', async () => {
+    const prefix = `{kat-${randomUUID().slice(0, 8)}}`;
+    const worker = spawnService('apps/worker/src/main.ts', {
+      REDIS_URL: inject('redisUrl'),
+      QUEUE_PREFIX: prefix,
+    });
+    const connection = createRedis(inject('redisUrl'), 'consumer');
+    const queue = new Queue('pages', { connection, prefix });
+    try {
+      await worker.waitFor(/workers ready/);
+      await queue.add('debug', { request: { personId: 'nobody' } }, { attempts: 1 });
+      await worker.waitFor(/"msg":"job failed"/);
+      const line = worker
+        .output()
+        .split('\n')
+        .find((text) => text.includes('"msg":"job failed"'));
+      const logged = JSON.parse(line ?? '{}') as {
+        err?: { type?: unknown; message?: unknown; stack?: unknown };
+      };
+      expect(logged.err?.type).toBe('UnrecoverableError');
+      expect(logged.err?.message).toMatch(/Invalid job data: request\.actionId/);
+      expect(logged.err?.stack).toMatch(/^UnrecoverableError: Invalid job data[\s\S]*\n\s+at /);
+    } finally {
+      worker.child.kill('SIGTERM');
+      await worker.exited;
+      await queue.close();
+      connection.disconnect();
+    }
+  });
+
   it('refuses to start with bad configuration, naming the variable', async () => {
     const worker = spawnService('apps/worker/src/main.ts', {
       REDIS_URL: 'http://nope',

@@ -95,9 +95,9 @@ export async function startWorkers(options: {
     });
     const log = logger.child({ queue });
     worker.on('failed', (job, error) =>
-      log.warn({ jobId: job?.id, attempt: job?.attemptsMade, err: error.message }, 'job failed'),
+      log.warn({ jobId: job?.id, attempt: job?.attemptsMade, err: error }, 'job failed'),
     );
-    worker.on('error', (error) => log.error({ err: error.message }, 'worker error'));
+    worker.on('error', (error) => log.error({ err: error }, 'worker error'));
     worker.on('stalled', (jobId) => log.warn({ jobId }, 'job stalled; it will be picked up again'));
     return { worker, connection };
   });
@@ -108,7 +108,7 @@ export async function startWorkers(options: {
     const held = workers.some(({ worker }) => worker.cancelJob(request.jobId, request.reason));
     if (held) logger.info({ jobId: request.jobId, by: request.by }, 'cancel requested: aborting the job');
   });
-  subscriber.on('error', (error: Error) => logger.warn({ err: error.message }, 'cancel channel error'));
+  subscriber.on('error', (error: Error) => logger.warn({ err: error }, 'cancel channel error'));
   await subscriber.subscribe(cancelChannel(config.queuePrefix));
   await Promise.all(workers.map(({ worker }) => worker.waitUntilReady()));
   logger.info({ queues, concurrency: config.worker.concurrency }, 'workers ready');

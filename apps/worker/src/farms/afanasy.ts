@@ -187,7 +187,7 @@ export class AfanasyFarm implements RenderFarm<AfanasyJob> {
         if (attempt >= attempts) throw this.#unavailable(what, error, attempt);
         const waitMs = backoffMs(this.#retry, attempt);
         this.#logger?.warn(
-          { submissionKey, attempt, waitMs, reason: error.message },
+          { submissionKey, attempt, waitMs, err: error },
           'afanasy submission failed, retrying',
         );
         await sleep(waitMs, signal);
@@ -349,7 +349,7 @@ export class AfanasyFarm implements RenderFarm<AfanasyJob> {
         if (error.kind === 'protocol') throw this.#unexpected(what, error.message);
         if (attempt >= attempts) throw this.#unavailable(what, error, attempt);
         const waitMs = backoffMs(this.#retry, attempt);
-        this.#logger?.warn({ what, attempt, waitMs, reason: error.message }, 'afanasy unreachable, retrying');
+        this.#logger?.warn({ what, attempt, waitMs, err: error }, 'afanasy unreachable, retrying');
         await sleep(waitMs, signal);
       }
     }

@@ -129,7 +129,7 @@ export async function runRender<J>(context: RenderContext, spec: RenderSpec<J>):
             `${farmWord} stayed unreachable for ${Math.round(downMs / 1000)} s (${what}): ${error.message}`,
           );
         }
-        log.warn({ err: error.message, what, waitMs }, 'farm unreachable; retrying');
+        log.warn({ err: error, what, waitMs }, 'farm unreachable; retrying');
         await context.progress(progressNow, `${farmWord} is unreachable (${what}); retrying`, linksNow());
         await pause(waitMs);
         waitMs = Math.min(waitMs * 2, farms.maxPollIntervalMs);
