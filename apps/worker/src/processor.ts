@@ -5,6 +5,7 @@ import {
   JobData,
   JobProgress,
   jobKinds,
+  queuePolicies,
   resultSummaryOf,
   type JobCapabilities,
   type JobKind,
@@ -95,8 +96,8 @@ export function createProcessor(deps: ProcessorDeps) {
     const startedAt = performance.now();
     log.debug({ kind, attempt: job.attemptsMade + 1, tasks: data.request.taskIds.length }, 'job started');
     const own = signal ?? new AbortController().signal;
-    // Render jobs track farm jobs for hours: a stopping worker hands them back instead of waiting.
-    const stopping = jobKinds[kind].queue === 'render' ? deps.stopping : undefined;
+    // Long jobs (render tracking) are handed back by a stopping worker instead of waited for.
+    const stopping = queuePolicies[jobKinds[kind].queue].handBackOnStop ? deps.stopping : undefined;
     const abort = stopping === undefined ? own : AbortSignal.any([own, stopping]);
     if (stopping?.aborted === true && token !== undefined) {
       // Picked up while the worker stops (a fetch already under way): straight back to the queue.

@@ -6,6 +6,7 @@ import {
   jobCapabilities,
   jobKinds,
   parseCancelRequest,
+  queuePolicies,
   queuesOfKinds,
   type Config,
   type JobKind,
@@ -17,12 +18,6 @@ import type { HandlerMap } from './handlers/types.ts';
 import { redisJobStore } from './job-store.ts';
 import { handBackReason } from './cancel.ts';
 import { createProcessor } from './processor.ts';
-
-/**
- * How many times a job may lose its worker (killed, or stopped while it ran) and be picked up again.
- * Render jobs track farm jobs for hours, across deploys; picking them up again never submits twice.
- */
-const maxStalls: Record<QueueName, number> = { pages: 1, render: 50 };
 
 export interface WorkerSet {
   workers: Worker[];
@@ -59,6 +54,8 @@ export async function startWorkers(options: {
   const { config, handlers, logger } = options;
   const queues = options.queues ?? QueueName.options;
   checkRegistry(handlers, queues);
+  const concurrencyOf = (queue: QueueName): number =>
+    config.worker.concurrency ?? queuePolicies[queue].defaultConcurrency;
   // Handlers' own records and cancel flags; cancels are also pushed on a channel (see cancel.ts in shared).
   const storeConnection = createRedis(config.redis.url, 'consumer');
   const subscriber = createRedis(config.redis.url, 'consumer');
@@ -86,12 +83,12 @@ export async function startWorkers(options: {
     const worker = new Worker(queue, processor, {
       connection,
       prefix: config.queuePrefix,
-      concurrency: config.worker.concurrency,
+      concurrency: concurrencyOf(queue),
       removeOnComplete: config.retention.completed,
       removeOnFail: config.retention.failed,
       lockDuration: config.worker.lockMs,
       stalledInterval: config.worker.stalledCheckMs,
-      maxStalledCount: maxStalls[queue],
+      maxStalledCount: queuePolicies[queue].maxStalls,
     });
     const log = logger.child({ queue });
     worker.on('failed', (job, error) =>
@@ -111,7 +108,10 @@ export async function startWorkers(options: {
   subscriber.on('error', (error: Error) => logger.warn({ err: error }, 'cancel channel error'));
   await subscriber.subscribe(cancelChannel(config.queuePrefix));
   await Promise.all(workers.map(({ worker }) => worker.waitUntilReady()));
-  logger.info({ queues, concurrency: config.worker.concurrency }, 'workers ready');
+  logger.info(
+    { queues, concurrency: Object.fromEntries(queues.map((queue) => [queue, concurrencyOf(queue)])) },
+    'workers ready',
+  );
   let closing: Promise<void> | undefined;
   return {
     workers: workers.map(({ worker }) => worker),

@@ -76,7 +76,7 @@ export const Config = z
     ACTIONS_FILE: z.string().min(1).optional(),
     KITSU_ORIGINS: commaList.pipe(z.array(origin)),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-    WORKER_CONCURRENCY: positiveInt.max(1000).default(4),
+    WORKER_CONCURRENCY: positiveInt.max(1000).optional(),
     DEDUP_WINDOW_MS: duration.default(10_000),
     MAX_SELECTION: positiveInt.default(5000),
     BODY_LIMIT: bytes.default(1024 * 1024),

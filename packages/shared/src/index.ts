@@ -20,6 +20,8 @@ export {
   JobProgress,
   PageResult,
   QueueName,
+  queuePolicies,
+  type QueuePolicy,
   RawRequest,
   jobKinds,
   kindSpec,

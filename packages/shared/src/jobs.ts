@@ -15,6 +15,23 @@ import { ReportOutcome, ReportSettings } from './report.ts';
 export const QueueName = z.enum(['pages', 'render']);
 export type QueueName = z.infer<typeof QueueName>;
 
+/** How a queue's workers behave; workers and the processor read this table, never a queue's name. */
+export interface QueuePolicy {
+  /** How many times a job may lose its worker (killed, or stopped while it ran) and be picked up again. */
+  maxStalls: number;
+  /** A stopping worker hands the queue's running jobs back instead of waiting for them to end. */
+  handBackOnStop: boolean;
+  /** Jobs each worker process runs at once on this queue, unless WORKER_CONCURRENCY says otherwise. */
+  defaultConcurrency: number;
+}
+
+export const queuePolicies = {
+  pages: { maxStalls: 1, handBackOnStop: false, defaultConcurrency: 4 },
+  // Render jobs track farm jobs for hours, across deploys: a stopping worker hands them back, and
+  // picking them up again never submits twice.
+  render: { maxStalls: 50, handBackOnStop: true, defaultConcurrency: 4 },
+} as const satisfies Record<QueueName, QueuePolicy>;
+
 /** A result that is a page of its own, served at /jobs/:id/result. */
 export const PageResult = z.object({
   type: z.literal('page'),
