@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { zouTargets } from '@kitsu-actions/testing';
 import type { HumanKey, ZouTarget } from '@kitsu-actions/testing';
-import { createZouClient } from '../client.ts';
-import type { ZouClient } from '../client.ts';
+import { sessionClients } from './sessions.ts';
 
 // Contract: who may read what. Zou's rule: only admins see every project; everyone else, managers
 // included, must be on the team (403 on single reads, lists leave the rest out); vendors read only the
@@ -12,17 +11,9 @@ const FORBIDDEN = { name: 'ZouError', status: 403 };
 
 describe.each(zouTargets)('$name: access rules', ({ start }) => {
   let zou: ZouTarget;
-  const clients = new Map<string, ZouClient>();
 
   /** A client logged in as that person (through a session token from their login). */
-  const as = async (who: HumanKey | 'bot'): Promise<ZouClient> => {
-    const known = clients.get(who);
-    if (known !== undefined) return known;
-    const token = who === 'bot' ? zou.botToken : await zou.sessionToken(who);
-    const client = createZouClient({ baseUrl: zou.url, auth: { token }, retries: 1, retryBaseDelayMs: 50 });
-    clients.set(who, client);
-    return client;
-  };
+  const as = sessionClients(() => zou);
   const tokenOf = async (who: HumanKey | 'bot') => (who === 'bot' ? zou.botToken : zou.sessionToken(who));
 
   beforeAll(async () => {

@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { zouTargets } from '@kitsu-actions/testing';
-import type { HumanKey, ZouTarget } from '@kitsu-actions/testing';
-import { createZouClient } from '../client.ts';
-import type { ZouClient } from '../client.ts';
+import type { ZouTarget } from '@kitsu-actions/testing';
+import { sessionClients } from './sessions.ts';
 
 // Contract: comments and status changes, one by one and many at once, and who may write them.
 // These tests write: they use the tasks of `ids.shots[6..9]` (E01/SQ020/SH030, SH040, E02/SQ010/SH010,
@@ -15,16 +14,9 @@ const NOT_FOUND = { name: 'ZouError', status: 404 };
 
 describe.each(zouTargets)('$name: comments', ({ start }) => {
   let zou: ZouTarget;
-  const clients = new Map<string, ZouClient>();
 
-  const as = async (who: HumanKey | 'bot'): Promise<ZouClient> => {
-    const known = clients.get(who);
-    if (known !== undefined) return known;
-    const token = who === 'bot' ? zou.botToken : await zou.sessionToken(who);
-    const client = createZouClient({ baseUrl: zou.url, auth: { token }, retries: 1, retryBaseDelayMs: 50 });
-    clients.set(who, client);
-    return client;
-  };
+  /** A client logged in as that person (through a session token from their login). */
+  const as = sessionClients(() => zou);
   /** Tasks of the shot at `shot` in `ids.shots`: layout and animation (the artist's), lighting, compositing. */
   const tasksOf = (shot: number) => {
     const [layout = '', animation = '', lighting = '', compositing = ''] = zou.ids.tasks.spf.slice(

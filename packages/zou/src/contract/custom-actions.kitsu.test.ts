@@ -2,9 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { uniqueName, zouTargets } from '@kitsu-actions/testing';
-import type { HumanKey, ZouTarget } from '@kitsu-actions/testing';
-import { createZouClient } from '../client.ts';
+import type { ZouTarget } from '@kitsu-actions/testing';
 import type { ZouClient } from '../client.ts';
+import { sessionClients } from './sessions.ts';
 
 // Contract: custom actions are read by every role but vendors and written by admins only; `url` holds
 // 400 characters at most. Other suites of the run read Zou's custom actions (and expect a url on each):
@@ -17,16 +17,9 @@ describe.each(zouTargets)('$name: custom actions', ({ start }) => {
   let zou: ZouTarget;
   let admin: ZouClient;
   const made: string[] = [];
-  const clients = new Map<string, ZouClient>();
 
-  const as = async (who: HumanKey | 'bot'): Promise<ZouClient> => {
-    const known = clients.get(who);
-    if (known !== undefined) return known;
-    const token = who === 'bot' ? zou.botToken : await zou.sessionToken(who);
-    const client = createZouClient({ baseUrl: zou.url, auth: { token }, retries: 1, retryBaseDelayMs: 50 });
-    clients.set(who, client);
-    return client;
-  };
+  /** A client logged in as that person (through a session token from their login). */
+  const as = sessionClients(() => zou);
   const url = (length?: number) => {
     const base = `https://actions.studio.example/contract/${randomUUID()}`;
     return length === undefined ? base : `${base}/`.padEnd(length, 'a');

@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { uniqueName, zouTargets } from '@kitsu-actions/testing';
-import type { HumanKey, ZouTarget } from '@kitsu-actions/testing';
-import { createZouClient } from '../client.ts';
-import type { ZouClient } from '../client.ts';
+import type { ZouTarget } from '@kitsu-actions/testing';
+import { sessionClients } from './sessions.ts';
 import { ZouError, ZouPlaylistExistsError } from '../errors.ts';
 
 // Contract: playlists (create, duplicate names with and without an episode, entries with previews, who may
@@ -15,16 +14,9 @@ const UNKNOWN = '00000000-0000-4000-8000-000000000000';
 describe.each(zouTargets)('$name: playlists', ({ start }) => {
   let zou: ZouTarget;
   const made: string[] = [];
-  const clients = new Map<string, ZouClient>();
 
-  const as = async (who: HumanKey | 'bot'): Promise<ZouClient> => {
-    const known = clients.get(who);
-    if (known !== undefined) return known;
-    const token = who === 'bot' ? zou.botToken : await zou.sessionToken(who);
-    const client = createZouClient({ baseUrl: zou.url, auth: { token }, retries: 1, retryBaseDelayMs: 50 });
-    clients.set(who, client);
-    return client;
-  };
+  /** A client logged in as that person (through a session token from their login). */
+  const as = sessionClients(() => zou);
   const keep = <T extends { id: string }>(playlist: T): T => {
     made.push(playlist.id);
     return playlist;
