@@ -233,7 +233,7 @@ async function rawHold(): Promise<Started> {
 /** Everything of our worker path except the handler's own work. */
 const noopHandlers: HandlerMap = {
   ...handlers,
-  debug: () => Promise.resolve({ type: 'page', title: 'no-op', summary: 'no-op', html: '' }),
+  debug: () => Promise.resolve({ type: 'page', title: 'no-op', summary: 'no-op', links: [], html: '' }),
 };
 
 const roles: Record<HostRole, () => Promise<Started>> = {

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { kitsuFixture, kitsuFixtures, replay } from '@kitsu-actions/testing';
+import { JobData } from '@kitsu-actions/shared';
 import { kitsuOrigin, startReceiver, testCatalogueYaml, type ReceiverHarness } from './test-harness.ts';
 
 const person = 'b01bae1e-f829-458a-a1eb-131bb66628cc';
@@ -142,12 +143,9 @@ describe('Kitsu requests replayed byte for byte', () => {
         message: `${taskCount} ${taskCount === 1 ? 'task' : 'tasks'} (${String(want.request?.['entityType'])}) from ${String(want.request?.['personEmail'] ?? want.request?.['personId'])}`,
       });
       const found = await harness.queues.find(jobId);
-      const data = found?.job.data as {
-        request: Record<string, unknown>;
-        raw?: { headers: Record<string, string> };
-      };
+      const data = JobData.parse(found?.job.data);
       expect(data.request).toMatchObject(want.request ?? {});
-      expect(data.request['taskIds']).toEqual(want.request?.['taskIds']);
+      expect(data.request.taskIds).toEqual(want.request?.['taskIds']);
       if (!('personEmail' in (want.request ?? {}))) expect(data.request).not.toHaveProperty('personEmail');
       // Credentials are used at the edge, never stored with the job.
       expect(Object.keys(data.raw?.headers ?? {})).not.toContain('cookie');

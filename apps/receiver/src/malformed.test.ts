@@ -1,5 +1,6 @@
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { JobData } from '@kitsu-actions/shared';
 import { startReceiver, type ReceiverHarness } from './test-harness.ts';
 
 const person = 'b01bae1e-f829-458a-a1eb-131bb66628cc';
@@ -456,6 +457,6 @@ describe('malformed requests', () => {
     const { jobId } = (await response.json()) as { jobId: string };
     const found = await harness.queues.find(jobId);
     expect(found?.view.projectId).toBeUndefined();
-    expect((found?.job.data as { request: { entityType: string } }).request.entityType).toBe('episode');
+    expect(JobData.parse(found?.job.data).request.entityType).toBe('episode');
   });
 });

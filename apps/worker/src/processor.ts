@@ -5,16 +5,18 @@ import {
   JobData,
   JobProgress,
   jobKinds,
+  kindSchemas,
   queuePolicies,
   resultSummaryOf,
   type JobCapabilities,
   type JobKind,
+  type KindResult,
   type Logger,
 } from '@kitsu-actions/shared';
 import type { ZouClient } from '@kitsu-actions/zou';
 import { cancelReasonOf, handBackReason } from './cancel.ts';
 import type { FarmRuntime } from './farms/index.ts';
-import type { HandlerContext, HandlerMap } from './handlers/types.ts';
+import { isKindJob, type Handler, type HandlerContext, type HandlerMap } from './handlers/types.ts';
 import type { ProcessorJobStore } from './job-store.ts';
 import { reportInKitsu, type JobEnd } from './report.ts';
 
@@ -44,10 +46,10 @@ async function run<K extends JobKind>(
   kind: K,
   context: HandlerContext<K>,
   deps: ProcessorDeps,
-): Promise<unknown> {
-  const handler = deps.handlers[kind];
+): Promise<KindResult<K>> {
+  const handler: Handler<K> = deps.handlers[kind];
   const result = await handler(context);
-  const checked = jobKinds[kind].result.safeParse(result);
+  const checked = kindSchemas[kind].result.safeParse(result);
   if (!checked.success) {
     // A handler returning the wrong shape is a bug: retrying cannot fix it.
     throw new UnrecoverableError(
@@ -64,17 +66,25 @@ export function createProcessor(deps: ProcessorDeps) {
     deps.publicUrl,
     capabilities === undefined ? undefined : (jobId) => `${capabilityParam}=${capabilities.of(jobId)}`,
   );
-  return async (job: Job, token?: string, signal?: AbortSignal): Promise<unknown> => {
+  return async (job: Job<unknown, unknown, string>, token?: string, signal?: AbortSignal) => {
     const parsed = JobData.safeParse(job.data);
     if (!parsed.success) {
       throw new UnrecoverableError(`Invalid job data: ${describe(parsed.error.issues)}`);
     }
-    const data = parsed.data;
-    const kind = data.action.kind;
-    if (job.name !== kind) {
+    return processKind(parsed.data.action.kind, job, parsed.data, token, signal);
+  };
+
+  async function processKind<K extends JobKind>(
+    kind: K,
+    job: Job<unknown, unknown, string>,
+    data: JobData,
+    token: string | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<KindResult<K>> {
+    if (!isKindJob(job, kind)) {
       throw new UnrecoverableError(`Job name "${job.name}" does not match its action kind "${kind}"`);
     }
-    const options = jobKinds[kind].options.safeParse(data.action.options);
+    const options = kindSchemas[kind].options.safeParse(data.action.options);
     if (!options.success) {
       throw new UnrecoverableError(
         `Invalid options for action "${data.action.id}": ${describe(options.error.issues)}`,
@@ -104,7 +114,7 @@ export function createProcessor(deps: ProcessorDeps) {
       await job.moveToWait(token);
       throw new WaitingError();
     }
-    const context: HandlerContext<typeof kind> = {
+    const context: HandlerContext<K> = {
       job,
       data,
       options: options.data,
@@ -134,7 +144,7 @@ export function createProcessor(deps: ProcessorDeps) {
       // Kept with the job so the status page shows it; the job's own outcome is unchanged by it.
       // job.data, not `data`: the handler may have updated it since.
       await Promise.all([
-        job.updateData({ ...(job.data as JobData), report: outcome }),
+        job.updateData({ ...job.data, report: outcome }),
         store.recordForStatus({ report: outcome }),
       ]).catch((error: unknown) => {
         log.warn(
@@ -143,7 +153,7 @@ export function createProcessor(deps: ProcessorDeps) {
         );
       });
     };
-    let result: unknown;
+    let result: KindResult<K>;
     try {
       try {
         result = await run(kind, context, deps);
@@ -170,7 +180,7 @@ export function createProcessor(deps: ProcessorDeps) {
     }
     await report({ state: 'completed', result });
     // Status pages and listings read this, never the result itself (a page may be megabytes).
-    await store.recordForStatus({ result: resultSummaryOf(result) }).catch((error: unknown) => {
+    await store.recordForStatus({ result: resultSummaryOf(kind, result) }).catch((error: unknown) => {
       log.warn({ err: error instanceof Error ? error.message : String(error) }, 'result summary not saved');
     });
     log.info(
@@ -183,5 +193,5 @@ export function createProcessor(deps: ProcessorDeps) {
       'job completed',
     );
     return result;
-  };
+  }
 }

@@ -1,7 +1,6 @@
 import {
-  PageResult,
-  RenderResult,
   cancelledPrefix,
+  manifestOf,
   preview,
   type JobData,
   type Logger,
@@ -39,13 +38,9 @@ export function commentText(data: JobData, end: JobEnd, statusUrl: string): stri
     }
     return `kitsu-actions: "${name}" failed: ${preview(end.reason, 300)}\n\nDetails: ${statusUrl}`;
   }
-  const page = PageResult.safeParse(end.result);
-  const render = RenderResult.safeParse(end.result);
-  const what = page.success
-    ? `${page.data.title}: ${page.data.summary}`
-    : render.success
-      ? render.data.summary
-      : 'done';
+  const manifest = manifestOf(data.action.kind);
+  const result = manifest.result.safeParse(end.result);
+  const what = result.success ? manifest.describe.comment(result.data) : 'done';
   return `kitsu-actions: "${name}" completed (${preview(what, 300)}).\n\nStatus and result: ${statusUrl}`;
 }
 

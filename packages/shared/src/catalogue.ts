@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { isMap, isSeq, parseDocument, type Document } from 'yaml';
 import { z } from 'zod';
-import { JobKind, jobKinds } from './jobs.ts';
+import { JobKind, jobKinds } from './kinds/index.ts';
 import { ReportSettings } from './report.ts';
 
 export const CatalogueEntityType = z.enum(['all', 'asset', 'shot', 'sequence', 'edit', 'episode']);

@@ -1,18 +1,6 @@
 import { CatalogueError, type Catalogue } from './catalogue.ts';
 import type { Config } from './config.ts';
-import type { JobKind } from './jobs.ts';
-
-/** The farm a kind submits to, with the setting that says where it is; undefined for other kinds. */
-export function farmOfKind(kind: JobKind): { farm: 'flamenco' | 'afanasy'; setting: string } | undefined {
-  switch (kind) {
-    case 'render.flamenco':
-      return { farm: 'flamenco', setting: 'FLAMENCO_URL' };
-    case 'render.cgru':
-      return { farm: 'afanasy', setting: 'AFANASY_HOST' };
-    case 'debug':
-      return undefined;
-  }
-}
+import { jobKinds } from './kinds/index.ts';
 
 /**
  * A render action whose farm is not configured stops the start-up (receiver and worker), rather than
@@ -23,7 +11,7 @@ export function checkCatalogueFarms(
   config: Pick<Config, 'farms' | 'actionsFile'>,
 ): void {
   const problems = catalogue.actions.flatMap((action, index) => {
-    const needs = farmOfKind(action.kind);
+    const needs = jobKinds[action.kind].farm;
     if (needs === undefined || config.farms[needs.farm] !== undefined) return [];
     return [
       `actions[${index}] "${action.id}" (kind ${action.kind}) needs ${needs.setting}, which is not set: set it, or remove the action from the catalogue`,

@@ -12,23 +12,31 @@ export {
   type NormalizeContext,
   type RequestProblemCode,
 } from './kitsu-request.ts';
+export { ActionSnapshot, JobData, JobProgress, RawRequest } from './jobs.ts';
 export {
-  ActionSnapshot,
-  DebugOptions,
-  JobData,
-  JobKind,
-  JobProgress,
-  PageResult,
   QueueName,
+  ResultBase,
+  StatusResult,
+  defineKind,
   queuePolicies,
+  type FarmNeed,
+  type KindManifest,
   type QueuePolicy,
-  RawRequest,
+  type ResultDescription,
+} from './kinds/define.ts';
+export { PageResult, describePage } from './kinds/results.ts';
+export { DebugOptions } from './kinds/debug.ts';
+export {
+  JobKind,
   jobKinds,
-  kindSpec,
+  kindManifests,
+  kindSchemas,
+  manifestOf,
   queuesOfKinds,
   type KindOptions,
   type KindResult,
-} from './jobs.ts';
+  type ManifestOf,
+} from './kinds/index.ts';
 export {
   ActionMethod,
   Catalogue,
@@ -56,7 +64,6 @@ export {
   JobStatusView,
   JobSummary,
   Link,
-  PageResultSummary,
   absoluteJobLinks,
   cancelledPrefix,
   finalStates,
@@ -86,6 +93,8 @@ export {
   RenderEntityType,
   RenderResult,
   RenderShotResult,
+  describeRender,
+  renderJobOptions,
   Template,
   TemplateValueError,
   numericTemplateFields,
@@ -96,7 +105,7 @@ export {
   type TemplateField,
   type TemplateValues,
 } from './render.ts';
-export { checkCatalogueFarms, farmOfKind } from './farms.ts';
+export { checkCatalogueFarms } from './farms.ts';
 export {
   backoffMs,
   defaultRetryPolicy,

@@ -14,7 +14,9 @@ import {
   scopeOf,
 } from './job-index.ts';
 import type { ActionRequest } from './kitsu-request.ts';
-import { JobData, jobKinds, QueueName, type RawRequest } from './jobs.ts';
+import { JobData, type RawRequest } from './jobs.ts';
+import { QueueName } from './kinds/define.ts';
+import { jobKinds } from './kinds/index.ts';
 import { ReportOutcome } from './report.ts';
 import {
   finalStates,

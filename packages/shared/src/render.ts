@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Link } from './link.ts';
+import { ResultBase, type KindManifest, type ResultDescription } from './kinds/define.ts';
 
 /**
  * Options of the render kinds (`render.flamenco`, `render.cgru`) and the templates they use. Templates
@@ -204,12 +204,25 @@ export const RenderShotResult = z.object({
 });
 export type RenderShotResult = z.infer<typeof RenderShotResult>;
 
-export const RenderResult = z.object({
+export const RenderResult = ResultBase.extend({
   type: z.literal('render'),
   farm: z.enum(['flamenco', 'afanasy']),
   farmUrl: z.string(),
-  summary: z.string(),
   shots: z.array(RenderShotResult),
-  links: z.array(Link),
 });
 export type RenderResult = z.infer<typeof RenderResult>;
+
+/** A render result reads as its summary; the status view shows it whole (one entry per shot). */
+export const describeRender: ResultDescription<RenderResult> = {
+  comment: (result) => result.summary,
+  status: (result) => result,
+};
+
+/**
+ * Farm-side failures, refusals and a farm unreachable past FARM_UNREACHABLE_TIMEOUT_S end the job at
+ * once; the attempts are for the rest (Kitsu down, a worker lost). A retry never submits twice.
+ */
+export const renderJobOptions: KindManifest['jobOptions'] = {
+  attempts: 3,
+  backoff: { type: 'exponential', delay: 5000 },
+};

@@ -1,6 +1,8 @@
 import type { Job } from 'bullmq';
 import { z } from 'zod';
-import { JobData, JobKind, JobProgress, PageResult, jobKinds } from './jobs.ts';
+import { JobData, JobProgress } from './jobs.ts';
+import { StatusResult } from './kinds/define.ts';
+import { JobKind, manifestOf } from './kinds/index.ts';
 import { Link } from './link.ts';
 import { ReportOutcome } from './report.ts';
 
@@ -53,27 +55,23 @@ export function summaryOf(data: JobData): JobSummary {
     ...(request.projectId ? { projectId: request.projectId } : {}),
     projectIds: projectIdsOf(request),
     taskCount: request.taskIds.length,
-    maxAttempts: jobKinds[action.kind].jobOptions.attempts,
+    maxAttempts: manifestOf(action.kind).jobOptions.attempts,
   };
 }
 
-/** A page result as the status view names it; the page itself is served at /jobs/:id/result. */
-export const PageResultSummary = z.object({
-  type: z.literal('page'),
-  title: z.string(),
-  summary: z.string(),
-});
-export type PageResultSummary = z.infer<typeof PageResultSummary>;
-
-/** What a worker records of a result for the status view: a page's title and summary, else the result. */
-export function resultSummaryOf(result: unknown): unknown {
-  const page = PageResult.safeParse(result);
-  return page.success ? { type: 'page', title: page.data.title, summary: page.data.summary } : result;
+/**
+ * What a worker records of a result for the status view, as the kind's manifest describes it; undefined
+ * when the result is not the kind's (the worker refuses those, so only a job from elsewhere).
+ */
+export function resultSummaryOf(kind: JobKind, result: unknown): StatusResult | undefined {
+  const manifest = manifestOf(kind);
+  const parsed = manifest.result.safeParse(result);
+  return parsed.success ? manifest.describe.status(parsed.data) : undefined;
 }
 
 /** Whether a kind's results are pages (served at /jobs/:id/result). */
 export function makesPages(kind: JobKind): boolean {
-  return jobKinds[kind].result === PageResult;
+  return manifestOf(kind).describe.page !== undefined;
 }
 
 /** The public contract of GET /jobs/:id. */
@@ -84,7 +82,7 @@ export const JobStatusView = z.object({
   kind: JobKind,
   state: JobState,
   progress: JobProgress,
-  result: z.unknown().optional(),
+  result: StatusResult.optional(),
   error: z.object({ message: z.string(), retryable: z.boolean() }).optional(),
   /** Attempts spent so far, the running one included. */
   attempts: z.number().int(),
@@ -183,14 +181,8 @@ function progressOf(
   const percent = reported?.percent ?? (typeof record.progress === 'number' ? record.progress : 0);
   switch (state) {
     case 'completed': {
-      const page = PageResultSummary.safeParse(record.result);
-      const summary = (record.result as { summary?: unknown } | undefined)?.summary;
-      const message = page.success
-        ? page.data.summary
-        : typeof summary === 'string'
-          ? summary
-          : (reported?.message ?? 'Done');
-      return { percent: 100, message };
+      const kept = StatusResult.safeParse(record.result);
+      return { percent: 100, message: kept.success ? kept.data.summary : (reported?.message ?? 'Done') };
     }
     case 'failed':
     case 'cancelled':
@@ -239,16 +231,17 @@ export function statusViewOf(record: JobRecord, links: JobLinks = relativeJobLin
       : undefined;
   const viewLinks: Link[] = [{ label: 'Status', href: links.href(record.id) }];
   if (reported?.success === true) viewLinks.push(...(reported.data.links ?? []));
-  let result: unknown;
+  let result: StatusResult | undefined;
   if (state === 'completed') {
+    const kept = StatusResult.safeParse(record.result);
     if (makesPages(summary.kind)) {
-      const page = PageResultSummary.safeParse(record.result);
       const href = links.href(record.id, '/result');
-      const title = page.success ? page.data.title : 'Result';
-      result = { type: 'page', title, summary: page.success ? page.data.summary : '', href };
+      const page = kept.success ? kept.data : { type: 'page', summary: '', links: [] };
+      const title = page.title ?? 'Result';
+      result = { ...page, title, href };
       viewLinks.push({ label: title, href });
-    } else if (record.result !== undefined) {
-      result = record.result;
+    } else if (kept.success) {
+      result = kept.data;
     }
   }
   const view: JobStatusView = {
@@ -303,7 +296,7 @@ export function recordOfJob(job: Job, bullState: string, cancel?: { reason: stri
     attemptsMade: job.attemptsMade,
     failedReason: job.failedReason,
     progress: job.progress,
-    result: job.returnvalue === null ? undefined : resultSummaryOf(job.returnvalue),
+    result: job.returnvalue === null ? undefined : resultSummaryOf(data.data.action.kind, job.returnvalue),
     report: data.data.report,
     cancel,
   };

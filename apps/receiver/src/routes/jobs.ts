@@ -4,8 +4,7 @@ import { z } from 'zod';
 import {
   capabilityParam,
   JobState,
-  makesPages,
-  PageResult,
+  manifestOf,
   preview,
   type JobStatusView,
 } from '@kitsu-actions/shared';
@@ -282,14 +281,15 @@ export function jobsRouter(deps: AppDeps): Router {
           : `Job ${view.id} is ${view.state}; its result page exists once it has completed.`,
       );
     // The one read of a job's result: only once it is known to be a page.
-    if (view.state !== 'completed' || !makesPages(view.kind)) throw noPage();
-    const result = PageResult.safeParse(await reads.run(() => deps.queues.result(view.id)));
+    const manifest = manifestOf(view.kind);
+    if (view.state !== 'completed' || manifest.describe.page === undefined) throw noPage();
+    const result = manifest.result.safeParse(await reads.run(() => deps.queues.result(view.id)));
     if (!result.success) throw noPage();
     ctx.set('Cache-Control', 'no-store');
     ctx.set('Content-Security-Policy', resultPolicy);
     ctx.set('X-Content-Type-Options', 'nosniff');
     ctx.type = 'html';
-    ctx.body = result.data.html;
+    ctx.body = manifest.describe.page(result.data);
   });
 
   return router;

@@ -1,12 +1,28 @@
 import type { Job } from 'bullmq';
-import type { JobData, JobKind, KindOptions, KindResult, Link, Logger } from '@kitsu-actions/shared';
+import {
+  JobData,
+  type JobKind,
+  type KindOptions,
+  type KindResult,
+  type Link,
+  type Logger,
+} from '@kitsu-actions/shared';
 import type { ZouClient } from '@kitsu-actions/zou';
 import type { FarmRuntime } from '../farms/index.ts';
 import type { JobStore } from '../job-store.ts';
 
+/** A job of kind K once the processor has checked it: its data is JobData, its name K. */
+export type KindJob<K extends JobKind> = Job<JobData, KindResult<K>, K>;
+
+/** Whether a BullMQ job is one of kind K: named K, its data JobData. */
+export function isKindJob<K extends JobKind>(job: Job<unknown, unknown, string>, kind: K): job is KindJob<K> {
+  return job.name === kind && JobData.safeParse(job.data).success;
+}
+
 /** What every handler gets: its validated data, typed options, progress, a logger and a cancel signal. */
 export interface HandlerContext<K extends JobKind> {
-  job: Job;
+  job: KindJob<K>;
+  /** The job's data as checked (job.data, parsed). */
   data: JobData;
   options: KindOptions<K>;
   log: Logger;

@@ -126,5 +126,5 @@ export const debugHandler: Handler<'debug'> = async ({
   const { kept, note } = fitSections(sections, resultPageBytes - shell - noteRoom, resultPageBytes);
   if (note !== undefined) log.info({ limit: resultPageBytes }, 'debug page cut to RESULT_PAGE_LIMIT');
   const body = html`${header}${note}${kept}`;
-  return { type: 'page', title, summary, html: page({ title, body }).value };
+  return { type: 'page', title, summary, links: [], html: page({ title, body }).value };
 };

@@ -6,6 +6,7 @@ import { SUBMISSION_KEY_FIELD, createFarms } from '../../farms/index.ts';
 import { startWorkers, type WorkerSet } from '../../workers.ts';
 import { handlers } from '../index.ts';
 import { renderFlamencoHandler } from '../render-flamenco/index.ts';
+import { isKindJob } from '../types.ts';
 import { startRenderWorld, type RenderWorld } from './test-kit.ts';
 
 let world: RenderWorld;
@@ -267,7 +268,7 @@ describe('render without Kitsu or without the farm', () => {
   it('says which setting the worker lacks, and nothing is retried', async () => {
     const jobId = await world.enqueue('render-flamenco', world.lightingTasks.slice(0, 1));
     const job = await Job.fromId(world.queues.queue('render'), jobId);
-    if (!job) throw new Error('no job');
+    if (!job || !isKindJob(job, 'render.flamenco')) throw new Error('no render.flamenco job');
     const data = JobData.parse(job.data);
     const context = {
       job,
