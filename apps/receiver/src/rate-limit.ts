@@ -63,10 +63,7 @@ export function createRateLimiter(
           config.redis.timeoutMs,
         );
       } catch (error) {
-        logger.warn(
-          { err: (error as Error).message, bucket },
-          'rate limit not counted: Redis did not answer',
-        );
+        logger.warn({ err: error, bucket }, 'rate limit not counted: Redis did not answer');
         return;
       }
       if (count <= limit) return;

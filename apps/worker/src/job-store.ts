@@ -4,6 +4,7 @@ import {
   parseCancelRequest,
   queueOfJobId,
   recordJobFields,
+  type CancelOutcome,
   type CancelRequest,
 } from '@kitsu-actions/shared';
 import type { Redis } from 'ioredis';
@@ -24,9 +25,9 @@ export interface JobStore {
 export interface ProcessorJobStore extends JobStore {
   /**
    * What status pages and listings show of the job's end (its result as resultSummaryOf reads it, the
-   * Kitsu report), kept in BullMQ's hash of the job so it goes with the job; nothing once the job is gone.
+   * Kitsu report, how it was cancelled), kept in BullMQ's hash of the job so it goes with the job; nothing once the job is gone.
    */
-  recordForStatus(fields: { result?: unknown; report?: unknown }): Promise<void>;
+  recordForStatus(fields: { result?: unknown; report?: unknown; cancelled?: CancelOutcome }): Promise<void>;
 }
 
 export function jobStoreKey(prefix: string, jobId: string): string {

@@ -1,6 +1,11 @@
 import { UnrecoverableError, WaitingError, type Job } from 'bullmq';
 import {
+  JobCancelled,
   absoluteJobLinks,
+  cancelOf,
+  cancelledField,
+  outcomeOfRequest,
+  type CancelOutcome,
   capabilityParam,
   JobData,
   JobProgress,
@@ -14,7 +19,7 @@ import {
   type Logger,
 } from '@kitsu-actions/shared';
 import type { ZouClient } from '@kitsu-actions/zou';
-import { cancelReasonOf, handBackReason } from './cancel.ts';
+import { handBackReason } from './cancel.ts';
 import type { FarmRuntime } from './farms/index.ts';
 import { isKindJob, type Handler, type HandlerContext, type HandlerMap } from './handlers/types.ts';
 import type { ProcessorJobStore } from './job-store.ts';
@@ -96,11 +101,19 @@ export function createProcessor(deps: ProcessorDeps) {
       personId: data.request.personId,
     });
     const store = deps.store(job.id ?? '');
+    /** Ends the job cancelled: the outcome is recorded first, so the status view reads it as such. */
+    const endCancelled = async (outcome: CancelOutcome): Promise<never> => {
+      await store.recordForStatus({ [cancelledField]: outcome }).catch((error: unknown) => {
+        // The reason still starts with the word a status view falls back on.
+        log.warn({ err: error }, 'cancel outcome not saved');
+      });
+      throw new JobCancelled(outcome);
+    };
     // Cancelled while it waited: it ends here without running (and without a report: nothing was done).
     const cancelled = await store.cancelRequest();
     if (cancelled !== undefined) {
       log.info({ by: cancelled.by }, 'job cancelled before it started');
-      throw new UnrecoverableError(`${cancelled.reason} before it started`);
+      return endCancelled(outcomeOfRequest(cancelled, `${cancelled.reason} before it started`));
     }
     // One info line per job, at its end; the start is for debugging.
     const startedAt = performance.now();
@@ -147,10 +160,7 @@ export function createProcessor(deps: ProcessorDeps) {
         job.updateData({ ...job.data, report: outcome }),
         store.recordForStatus({ report: outcome }),
       ]).catch((error: unknown) => {
-        log.warn(
-          { err: error instanceof Error ? error.message : String(error), outcome },
-          'report outcome not saved',
-        );
+        log.warn({ err: error, outcome }, 'report outcome not saved');
       });
     };
     let result: KindResult<K>;
@@ -164,24 +174,28 @@ export function createProcessor(deps: ProcessorDeps) {
           await job.moveToWait(token);
           throw new WaitingError();
         }
-        // A person cancelled it: whatever the handler threw on the way out, it ends as cancelled.
-        const reason = cancelReasonOf(abort);
-        if (reason === undefined || error instanceof UnrecoverableError) throw error;
-        throw new UnrecoverableError(reason);
+        if (error instanceof JobCancelled) return await endCancelled(error.outcome);
+        // A person cancelled it: whatever the handler threw on the way out (but a failure of its own), it
+        // ends as cancelled.
+        const request = cancelOf(abort);
+        if (request === undefined || error instanceof UnrecoverableError) throw error;
+        return await endCancelled(outcomeOfRequest(request));
       }
     } catch (error) {
       if (error instanceof WaitingError) throw error;
       // Only the last attempt reports: a failure BullMQ will retry is not the end of the job.
       const attempts = job.opts.attempts ?? 1;
-      if (error instanceof UnrecoverableError || job.attemptsMade + 1 >= attempts) {
-        await report({ state: 'failed', reason: error instanceof Error ? error.message : String(error) });
+      const reason = error instanceof Error ? error.message : String(error);
+      if (error instanceof JobCancelled) await report({ state: 'cancelled', reason });
+      else if (error instanceof UnrecoverableError || job.attemptsMade + 1 >= attempts) {
+        await report({ state: 'failed', reason });
       }
       throw error;
     }
     await report({ state: 'completed', result });
     // Status pages and listings read this, never the result itself (a page may be megabytes).
     await store.recordForStatus({ result: resultSummaryOf(kind, result) }).catch((error: unknown) => {
-      log.warn({ err: error instanceof Error ? error.message : String(error) }, 'result summary not saved');
+      log.warn({ err: error }, 'result summary not saved');
     });
     log.info(
       {

@@ -1,5 +1,4 @@
 import {
-  cancelledPrefix,
   manifestOf,
   preview,
   type JobData,
@@ -15,13 +14,10 @@ import {
   type ZouClient,
 } from '@kitsu-actions/zou';
 
-export type JobEnd = { state: 'completed'; result: unknown } | { state: 'failed'; reason: string };
-
-/** How a job ended, as the report tells it: a person's cancel ends a job as failed, but is no failure. */
-export function outcomeOf(end: JobEnd): 'completed' | 'failed' | 'cancelled' {
-  if (end.state === 'completed') return 'completed';
-  return end.reason.startsWith(cancelledPrefix) ? 'cancelled' : 'failed';
-}
+export type JobEnd =
+  | { state: 'completed'; result: unknown }
+  | { state: 'failed'; reason: string }
+  | { state: 'cancelled'; reason: string };
 
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
@@ -30,12 +26,12 @@ function messageOf(error: unknown): string {
 /** The comment's text: the outcome in one line, then the status page (Kitsu turns URLs into links). */
 export function commentText(data: JobData, end: JobEnd, statusUrl: string): string {
   const name = data.action.name;
+  if (end.state === 'cancelled') {
+    // "Cancelled by marc@studio" reads "was cancelled by marc@studio": who, and nothing about failing.
+    const how = `${end.reason.charAt(0).toLowerCase()}${end.reason.slice(1)}`;
+    return `kitsu-actions: "${name}" was ${preview(how, 300)}.\n\nDetails: ${statusUrl}`;
+  }
   if (end.state === 'failed') {
-    if (outcomeOf(end) === 'cancelled') {
-      // "Cancelled by marc@studio" reads "was cancelled by marc@studio": who, and nothing about failing.
-      const how = `${cancelledPrefix.toLowerCase()}${end.reason.slice(cancelledPrefix.length)}`;
-      return `kitsu-actions: "${name}" was ${preview(how, 300)}.\n\nDetails: ${statusUrl}`;
-    }
     return `kitsu-actions: "${name}" failed: ${preview(end.reason, 300)}\n\nDetails: ${statusUrl}`;
   }
   const manifest = manifestOf(data.action.kind);
@@ -105,7 +101,7 @@ export async function reportInKitsu(options: {
       completed: settings.statusOnSuccess,
       failed: settings.statusOnFailure,
       cancelled: settings.statusOnCancel,
-    }[outcomeOf(end)];
+    }[end.state];
     const notes: string[] = [];
     let status: TaskStatus | undefined;
     if (wanted !== undefined) {
@@ -149,7 +145,7 @@ export async function reportInKitsu(options: {
     else log.info({ commented, projects: byProject.size }, 'report: tasks commented in Kitsu');
     return outcome(state, [summary, ...notes].join(' '), commented);
   } catch (error) {
-    log.warn({ err: messageOf(error) }, 'report: commenting in Kitsu failed');
+    log.warn({ err: error }, 'report: commenting in Kitsu failed');
     return outcome('failed', `No comment was posted in Kitsu: ${messageOf(error)}`);
   }
 }

@@ -1,6 +1,7 @@
 import { Worker } from 'bullmq';
 import {
   QueueName,
+  abortReasonOf,
   cancelChannel,
   createRedis,
   jobCapabilities,
@@ -102,7 +103,7 @@ export async function startWorkers(options: {
     const request = parseCancelRequest(text);
     if (request === undefined) return;
     // Only the worker holding the job has it tracked; the others answer false.
-    const held = workers.some(({ worker }) => worker.cancelJob(request.jobId, request.reason));
+    const held = workers.some(({ worker }) => worker.cancelJob(request.jobId, abortReasonOf(request)));
     if (held) logger.info({ jobId: request.jobId, by: request.by }, 'cancel requested: aborting the job');
   });
   subscriber.on('error', (error: Error) => logger.warn({ err: error }, 'cancel channel error'));

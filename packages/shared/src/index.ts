@@ -65,7 +65,6 @@ export {
   JobSummary,
   Link,
   absoluteJobLinks,
-  cancelledPrefix,
   finalStates,
   listEntryOf,
   makesPages,
@@ -86,7 +85,21 @@ export { capabilityParam, jobCapabilities, type JobCapabilities } from './capabi
 export { exitConfig, runService, type Stop } from './service.ts';
 export { formatBytes, jsonBytes } from './sizes.ts';
 export { ReportOutcome, ReportSettings } from './report.ts';
-export { CancelRequest, cancelChannel, cancelKey, cancelReason, parseCancelRequest } from './cancel.ts';
+export {
+  CancelOutcome,
+  CancelRequest,
+  JobCancelled,
+  abortReasonOf,
+  cancelChannel,
+  cancelKey,
+  cancelOf,
+  cancelReason,
+  cancelledField,
+  endedCancelled,
+  cancelReasonPrefix,
+  outcomeOfRequest,
+  parseCancelRequest,
+} from './cancel.ts';
 export {
   CgruRenderOptions,
   FlamencoRenderOptions,

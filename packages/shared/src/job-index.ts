@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { cancelledPrefix, type JobState } from './status.ts';
+import { endedCancelledLua } from './cancel.ts';
+import type { JobState } from './status.ts';
 
 /*
  * The job index: what listings and status pages read instead of BullMQ's job bodies.
@@ -18,6 +19,7 @@ import { cancelledPrefix, type JobState } from './status.ts';
  * and in the job's own hash, next to BullMQ's fields (gone with the job), written by the worker:
  *   ka:result        the result as the status view shows it (resultSummaryOf)
  *   ka:report        the Kitsu report outcome
+ *   ka:cancelled     how the job ended cancelled (cancel.ts)
  *
  * Every listing first syncs: open jobs BullMQ has finished since (read from its event stream) move to
  * done:*, and jobs BullMQ's retention removed (always the oldest by finish time, so a prefix of fin:*)
@@ -63,7 +65,7 @@ end
  */
 const sync = `
 -- A job of ours that BullMQ may have finished: filed under done:* and fin:*, out of open.
-local function settle(cancelled, id)
+local function settle(id)
   local created = rcall('ZSCORE', idx .. 'open', id)
   local q = queueOf(id)
   if not created or q == nil then return end
@@ -81,7 +83,7 @@ local function settle(cancelled, id)
   local state = set
   if set == 'failed' then
     local reason = rcall('HGET', base .. id, 'failedReason')
-    if reason and string.sub(reason, 1, #cancelled) == cancelled then state = 'cancelled' end
+    if ${endedCancelledLua('base .. id', 'reason')} then state = 'cancelled' end
   end
   rcall('ZREM', idx .. 'open', id)
   rcall('ZREM', idx .. 'cancelreq', id)
@@ -96,7 +98,7 @@ local function streamBefore(a, b)
   return am < bm or (am == bm and as < bs)
 end
 
-local function sync(cancelled, queues)
+local function sync(queues)
   local walked = false
   for q in string.gmatch(queues, '[^,]+') do
     local stream = prefix .. ':' .. q .. ':events'
@@ -106,7 +108,7 @@ local function sync(cancelled, queues)
     if not cursor or (oldest and streamBefore(cursor, oldest[1])) then
       -- Never read, or trimmed past what was read: every open job is looked at once instead.
       if not walked then
-        for _, id in ipairs(rcall('ZRANGE', idx .. 'open', 0, -1)) do settle(cancelled, id) end
+        for _, id in ipairs(rcall('ZRANGE', idx .. 'open', 0, -1)) do settle(id) end
         walked = true
       end
       local newest = rcall('XREVRANGE', stream, '+', '-', 'COUNT', 1)[1]
@@ -119,7 +121,7 @@ local function sync(cancelled, queues)
         local fields = entry[2]
         local event, job = fields[2], fields[4]
         if fields[3] == 'jobId' and job then
-          if event == 'completed' or event == 'failed' then settle(cancelled, job)
+          if event == 'completed' or event == 'failed' then settle(job)
           elseif event == 'removed' then forget(job) end
         end
       end
@@ -149,7 +151,7 @@ local function sync(cancelled, queues)
 end
 `;
 
-/** ARGV: prefix, id, created (ms), summary, tasks, person, scope, action, cancelled prefix. */
+/** ARGV: prefix, id, created (ms), summary, tasks, person, scope, action. */
 const indexLua = `${common}${sync}
 local id, created = ARGV[2], tonumber(ARGV[3])
 rcall('HSET', idx .. 'summary', id, ARGV[4])
@@ -165,18 +167,18 @@ if scope ~= '' then
 end
 rcall('HSET', idx .. 'meta', id, person .. '|' .. scope .. '|' .. action)
 -- A job indexed after the fact (queued before this version) may have ended long ago.
-settle(ARGV[9], id)
+settle(id)
 return 1
 `;
 
 /**
- * ARGV: prefix, cancelled prefix, queues, offset, limit, state, person, action, own person ('' = none),
+ * ARGV: prefix, queues, offset, limit, state, person, action, own person ('' = none),
  * mode ('all' | 'some'), then the visible scopes (mode 'some').
  */
 const listLua = `${common}${sync}
-sync(ARGV[2], ARGV[3])
-local offset, limit = tonumber(ARGV[4]), tonumber(ARGV[5])
-local state, person, action, own, mode = ARGV[6], ARGV[7], ARGV[8], ARGV[9], ARGV[10]
+sync(ARGV[2])
+local offset, limit = tonumber(ARGV[3]), tonumber(ARGV[4])
+local state, person, action, own, mode = ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9]
 local temps, sets = {}, {}
 local function temp(name)
   local key = idx .. 'tmp:' .. name
@@ -200,7 +202,7 @@ if mode == 'all' then
 else
   local keys = {}
   if own ~= '' then table.insert(keys, idx .. 'person:' .. own) end
-  for i = 11, #ARGV do table.insert(keys, idx .. 'scope:' .. ARGV[i]) end
+  for i = 10, #ARGV do table.insert(keys, idx .. 'scope:' .. ARGV[i]) end
   if #keys == 0 then return done(0, {}) end
   if #keys == 1 then
     table.insert(sets, keys[1])
@@ -217,7 +219,7 @@ if state == 'completed' or state == 'failed' then
 elseif state ~= '' then
   -- Open jobs are active when a worker holds them, else queued, or cancelled once a person asked.
   local active = temp('active')
-  for q in string.gmatch(ARGV[3], '[^,]+') do
+  for q in string.gmatch(ARGV[2], '[^,]+') do
     for _, id in ipairs(rcall('LRANGE', prefix .. ':' .. q .. ':active', 0, -1)) do
       local created = rcall('ZSCORE', idx .. 'open', id)
       if created then rcall('ZADD', active, created, id) end
@@ -256,6 +258,7 @@ const readFields = [
   'progress',
   'ka:result',
   'ka:report',
+  'ka:cancelled',
 ] as const;
 
 /**
@@ -386,7 +389,6 @@ export async function indexJob(redis: Redis, prefix: string, entry: IndexEntry):
       entry.personId,
       entry.scope,
       entry.actionId,
-      cancelledPrefix,
     ],
   );
 }
@@ -412,7 +414,6 @@ export async function queryIndex(
     [indexBase(prefix)],
     [
       prefix,
-      cancelledPrefix,
       queues.join(','),
       query.offset,
       query.limit,

@@ -1,7 +1,13 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { Job, Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { cancelChannel, cancelReason, parseCancelRequest, type CancelRequest } from './cancel.ts';
+import {
+  CancelOutcome,
+  cancelChannel,
+  cancelReason,
+  parseCancelRequest,
+  type CancelRequest,
+} from './cancel.ts';
 import type { CatalogueAction } from './catalogue.ts';
 import {
   bullJobKey,
@@ -304,6 +310,7 @@ export class JobQueues {
           progress: parseJson(fields.progress),
           result: parseJson(fields['ka:result']),
           report: report?.success === true ? report.data : undefined,
+          cancelled: CancelOutcome.safeParse(parseJson(fields['ka:cancelled'])).data,
           cancel: parseCancelRequest(row.cancel === '' ? undefined : row.cancel),
         };
       }),

@@ -3,6 +3,8 @@ import { z } from 'zod';
 import { JobData, JobProgress } from './jobs.ts';
 import { StatusResult } from './kinds/define.ts';
 import { JobKind, manifestOf } from './kinds/index.ts';
+import type { CancelOutcome } from './cancel.ts';
+import { endedCancelled } from './cancel.ts';
 import { Link } from './link.ts';
 import { ReportOutcome } from './report.ts';
 
@@ -16,9 +18,6 @@ export type JobState = z.infer<typeof JobState>;
 export const finalStates: ReadonlySet<JobState> = new Set(['completed', 'failed', 'cancelled']);
 
 export { Link };
-
-/** Failure reasons that start with this mark a job a person cancelled. */
-export const cancelledPrefix = 'Cancelled';
 
 /**
  * What the receiver records about a job when it queues it, next to BullMQ's own fields: everything a
@@ -110,14 +109,17 @@ export type JobListEntry = z.infer<typeof JobListEntry>;
 export type BullState = 'queued' | 'active' | 'completed' | 'failed';
 
 /** BullMQ's state names, folded into the five a person needs. */
-export function stateOf(bullState: string, job: { failedReason?: string | undefined }): JobState {
+export function stateOf(
+  bullState: string,
+  job: { failedReason?: string | undefined; cancelled?: CancelOutcome | undefined },
+): JobState {
   switch (bullState) {
     case 'active':
       return 'active';
     case 'completed':
       return 'completed';
     case 'failed':
-      return (job.failedReason ?? '').startsWith(cancelledPrefix) ? 'cancelled' : 'failed';
+      return endedCancelled(job) ? 'cancelled' : 'failed';
     default:
       return 'queued';
   }
@@ -139,6 +141,8 @@ export interface JobRecord {
   /** resultSummaryOf the handler's result, recorded by the worker. */
   result?: unknown;
   report?: ReportOutcome | undefined;
+  /** How the job ended cancelled, as the worker recorded it (cancel.ts). */
+  cancelled?: CancelOutcome | undefined;
   /** A cancel a person asked for (queues.ts reads it): a queued job shows as cancelled at once. */
   cancel?: { reason: string; by?: string } | undefined;
 }

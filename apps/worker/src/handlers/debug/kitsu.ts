@@ -111,7 +111,7 @@ export async function kitsuSections(
   } catch (error) {
     if (signal.aborted) throw error;
     const message = error instanceof Error ? error.message : String(error);
-    log.warn({ err: message }, 'Kitsu data could not be read for the debug page');
+    log.warn({ err: error }, 'Kitsu data could not be read for the debug page');
     return [
       section(
         'Kitsu data: not available',

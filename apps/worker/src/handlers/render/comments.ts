@@ -28,10 +28,7 @@ export async function commentSubmitted(options: {
     try {
       await zou.commentMany(projectId, items, { chunkSize: Math.max(items.length, 1) });
     } catch (error) {
-      log.warn(
-        { err: error instanceof Error ? error.message : String(error), projectId },
-        'submission comments not posted in Kitsu',
-      );
+      log.warn({ err: error, projectId }, 'submission comments not posted in Kitsu');
     }
   }
 }

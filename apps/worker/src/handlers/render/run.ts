@@ -2,7 +2,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { UnrecoverableError } from 'bullmq';
 import { z } from 'zod';
 import {
-  cancelledPrefix,
+  JobCancelled,
+  cancelOf,
+  cancelReasonPrefix,
+  outcomeOfRequest,
+  type CancelRequest,
   type JobKind,
   type Link,
   type RenderEntityType,
@@ -19,7 +23,6 @@ import {
   type FarmJobStatus,
   type RenderFarm,
 } from '../../farms/index.ts';
-import { cancelReasonOf } from '../../cancel.ts';
 import type { HandlerContext } from '../types.ts';
 import { commentSubmitted } from './comments.ts';
 import { buildAll, planShots, type ShotPlan } from './plan.ts';
@@ -53,8 +56,8 @@ type RenderContext = Omit<HandlerContext<RenderKind>, 'options'>;
 
 /** Thrown inside the handler when a person's cancel is seen (signal or stored flag). */
 class CancelSeen extends Error {
-  constructor(readonly reason: string) {
-    super(reason);
+  constructor(readonly request: CancelRequest) {
+    super(request.reason);
   }
 }
 
@@ -116,7 +119,7 @@ export async function runRender<J>(context: RenderContext, spec: RenderSpec<J>):
         unreachableSince = undefined;
         return result;
       } catch (error) {
-        const cancelled = cancelReasonOf(signal);
+        const cancelled = cancelOf(signal);
         if (cancelled !== undefined) throw new CancelSeen(cancelled);
         if (error instanceof FarmRejectedError && !(error instanceof FarmJobGoneError)) {
           throw new UnrecoverableError(error.message);
@@ -138,10 +141,10 @@ export async function runRender<J>(context: RenderContext, spec: RenderSpec<J>):
   };
 
   const throwIfCancelled = async (): Promise<void> => {
-    const fromSignal = cancelReasonOf(signal);
+    const fromSignal = cancelOf(signal);
     if (fromSignal !== undefined) throw new CancelSeen(fromSignal);
     const stored = await store.cancelRequest();
-    if (stored !== undefined) throw new CancelSeen(stored.reason);
+    if (stored !== undefined) throw new CancelSeen(stored);
   };
 
   /** Waits, but a cancel (the signal) ends the wait at once. */
@@ -149,8 +152,8 @@ export async function runRender<J>(context: RenderContext, spec: RenderSpec<J>):
     try {
       await sleep(ms, undefined, { signal });
     } catch (error) {
-      const reason = cancelReasonOf(signal);
-      if (reason !== undefined) throw new CancelSeen(reason);
+      const request = cancelOf(signal);
+      if (request !== undefined) throw new CancelSeen(request);
       throw error;
     }
   };
@@ -258,10 +261,10 @@ export async function runRender<J>(context: RenderContext, spec: RenderSpec<J>):
       await pause(waitMs);
     }
   } catch (error) {
-    const reason = error instanceof CancelSeen ? error.reason : cancelReasonOf(signal);
-    if (reason === undefined) throw error;
-    await cancelFarmJobs(context, spec, farm, shots, reason, progressNow, linksNow());
-    throw new UnrecoverableError(reason);
+    const request = error instanceof CancelSeen ? error.request : cancelOf(signal);
+    if (request === undefined) throw error;
+    await cancelFarmJobs(context, spec, farm, shots, request, progressNow, linksNow());
+    throw new JobCancelled(outcomeOfRequest(request));
   }
 
   const results = shots.map(toResult);
@@ -275,9 +278,12 @@ export async function runRender<J>(context: RenderContext, spec: RenderSpec<J>):
     );
   }
   if (cancelled.length > 0) {
-    throw new UnrecoverableError(
-      `${cancelledPrefix} on ${farmWord}: ${cancelled.map((shot) => `${shot.name}: ${shot.message}`).join('; ')}`,
-    );
+    // Cancelled on the farm itself (its own UI or tools): the job ends cancelled, by the farm.
+    throw new JobCancelled({
+      reason: `${cancelReasonPrefix} on ${farmWord}: ${cancelled.map((shot) => `${shot.name}: ${shot.message}`).join('; ')}`,
+      by: spec.farmName,
+      at: new Date().toISOString(),
+    });
   }
   const summary = `${results.length} ${results.length === 1 ? 'shot' : 'shots'} rendered on ${spec.farmName}`;
   await context.progress(100, summary, linksNow());
@@ -337,7 +343,7 @@ async function cancelFarmJobs<J>(
   spec: RenderSpec<J>,
   farm: RenderFarm<J>,
   shots: readonly Shot[],
-  reason: string,
+  request: CancelRequest,
   /** Where the job stands, kept on the status page. */
   percent: number,
   links: Link[],
@@ -357,14 +363,15 @@ async function cancelFarmJobs<J>(
     try {
       const ref = record.data.ref ?? (await farm.findBySubmissionKey(record.data.key, { signal: deadline }));
       if (ref === undefined) continue;
-      await farm.cancel(ref, { ...spec.cancel, reason, signal: deadline });
+      await farm.cancel(ref, { ...spec.cancel, reason: request.reason, signal: deadline });
       log.info({ farmJobId: ref.farmJobId }, 'farm job cancelled');
     } catch (error) {
-      log.warn({ err: messageOf(error), taskId }, 'farm job not cancelled');
+      log.warn({ err: error, taskId }, 'farm job not cancelled');
       problems.push(`${label}: ${messageOf(error)}`);
     }
   }
   if (problems.length > 0) {
-    throw new UnrecoverableError(`${reason}; not cancelled on ${spec.farmName}: ${problems.join('; ')}`);
+    const reason = `${request.reason}; not cancelled on ${spec.farmName}: ${problems.join('; ')}`;
+    throw new JobCancelled(outcomeOfRequest(request, reason));
   }
 }

@@ -1,0 +1,132 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import {
+  JobCancelled,
+  JobQueues,
+  bullJobKey,
+  cancelledField,
+  createLogger,
+  createRedis,
+  loadConfig,
+  parseCatalogue,
+  statusViewOf,
+  type ActionRequest,
+  type JobRecord,
+  type JobStatusView,
+} from '@kitsu-actions/shared';
+import type { Redis } from 'ioredis';
+import { handlers } from './handlers/index.ts';
+import type { Handler } from './handlers/types.ts';
+import { startWorkers, type WorkerSet } from './workers.ts';
+
+// A cancel is an outcome the worker records, not a reason's first word: a job a handler ends with
+// JobCancelled reads as cancelled whatever its reason says, in its status and in listings.
+
+const prefix = `{kac-${randomUUID().slice(0, 8)}}`;
+const catalogue = parseCatalogue(
+  'actions:\n  - id: show\n    name: Show request\n    kind: debug\n',
+  'cancel test catalogue',
+);
+let connection: Redis;
+let queues: JobQueues;
+let workers: WorkerSet;
+
+const stoppedOnTheFarm: Handler<'debug'> = () =>
+  Promise.reject(
+    new JobCancelled({
+      reason: 'Stopped in the farm UI by the wrangler',
+      by: 'Flamenco',
+      at: new Date().toISOString(),
+    }),
+  );
+const failing: Handler<'debug'> = () => Promise.reject(new Error('Cancelled nothing: the disk is full'));
+
+beforeAll(async () => {
+  const config = loadConfig({ REDIS_URL: inject('redisUrl'), QUEUE_PREFIX: prefix });
+  connection = createRedis(config.redis.url, 'producer', 2000);
+  queues = new JobQueues(connection, { prefix, timeoutMs: 2000, dedupWindowMs: 0 });
+  let calls = 0;
+  workers = await startWorkers({
+    config,
+    // The first job is cancelled on the farm, the second fails with a reason that only looks like one.
+    handlers: { ...handlers, debug: (context) => (calls++ === 0 ? stoppedOnTheFarm : failing)(context) },
+    logger: createLogger({ level: 'silent', name: 'cancel-test' }),
+  });
+});
+
+afterAll(async () => {
+  await workers.close();
+  connection.disconnect();
+});
+
+async function ended(id: string): Promise<JobStatusView> {
+  for (let waited = 0; waited < 10_000; waited += 50) {
+    const view = (await queues.find(id))?.view;
+    if (view !== undefined && ['completed', 'failed', 'cancelled'].includes(view.state)) return view;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`job ${id} did not end`);
+}
+
+async function enqueue(): Promise<string> {
+  const action = catalogue.actions[0];
+  if (action === undefined) throw new Error('no action');
+  const request: ActionRequest = {
+    actionId: action.id,
+    personId: 'b01bae1e-f829-458a-a1eb-131bb66628cc',
+    taskIds: ['95c171e1-dfff-498f-93e3-548a739e3202'],
+    entityType: 'shot',
+    origin: {},
+    mode: 'ajax',
+    receivedAt: new Date().toISOString(),
+  };
+  return (await queues.enqueue(action, request)).id;
+}
+
+describe('a cancel as the worker records it', () => {
+  it('a job ended with JobCancelled is cancelled, by whom it says, in its status and in listings', async () => {
+    const cancelled = await enqueue();
+    const view = await ended(cancelled);
+    expect(view.state).toBe('cancelled');
+    expect(view.error?.message).toBe('Stopped in the farm UI by the wrangler');
+    expect(view.attempts).toBe(1);
+    const recorded = await connection.hget(bullJobKey(prefix, 'pages', cancelled), `ka:${cancelledField}`);
+    expect(JSON.parse(recorded ?? 'null')).toMatchObject({ by: 'Flamenco' });
+
+    const failed = await enqueue();
+    const failure = await ended(failed);
+    expect(failure.state).toBe('failed');
+    expect(failure.error?.message).toBe('Cancelled nothing: the disk is full');
+    expect(await connection.hexists(bullJobKey(prefix, 'pages', failed), `ka:${cancelledField}`)).toBe(0);
+
+    const listed = async (state: 'cancelled' | 'failed') =>
+      (await queues.list({ state }, { offset: 0, limit: 10 })).jobs.map((job) => job.id);
+    expect(await listed('cancelled')).toEqual([cancelled]);
+    expect(await listed('failed')).toEqual([failed]);
+  });
+});
+
+describe('a job that ended before cancels were recorded', () => {
+  const record = (failedReason: string): JobRecord => ({
+    id: 'render-1',
+    summary: {
+      actionId: 'render',
+      actionName: 'Render',
+      kind: 'render.flamenco',
+      personId: 'p1',
+      projectIds: [],
+      taskCount: 1,
+      maxAttempts: 3,
+    },
+    bullState: 'failed',
+    timestamp: 1,
+    finishedOn: 2,
+    attemptsMade: 1,
+    failedReason,
+  });
+
+  it('reads as cancelled by its reason, as it did', () => {
+    expect(statusViewOf(record('Cancelled by marc@studio')).state).toBe('cancelled');
+    expect(statusViewOf(record('2 of 2 shots failed on Flamenco')).state).toBe('failed');
+  });
+});
