@@ -4,7 +4,7 @@ import { JobData, loadConfig, parseCatalogue } from '@kitsu-actions/shared';
 import { freePort, spawnService, startFakeZou, type FakeZou } from '@kitsu-actions/testing';
 import { checkCatalogueForAuth, trustWarning } from './deps.ts';
 import { SessionCache } from './identity.ts';
-import { kitsuOrigin, startReceiver, type ReceiverHarness } from './test-harness.ts';
+import { kitsuOrigin, startReceiver, type ReceiverHarness } from '../test/harness.ts';
 
 const catalogueYaml = (spf: string) => `
 actions:

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startFakeZou, type FakeZou } from '@kitsu-actions/testing';
 import { zouShareOfRequest } from './authorization.ts';
-import { kitsuOrigin, startReceiver, type ReceiverHarness } from './test-harness.ts';
+import { kitsuOrigin, startReceiver, type ReceiverHarness } from '../test/harness.ts';
 
 // Issue 10, item 6 (its fan-out part): what one request can make the receiver ask of Kitsu.
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { kitsuFixture, kitsuFixtures, replay } from '@kitsu-actions/testing';
 import { JobData } from '@kitsu-actions/shared';
-import { kitsuOrigin, startReceiver, testCatalogueYaml, type ReceiverHarness } from './test-harness.ts';
+import { kitsuOrigin, startReceiver, testCatalogueYaml, type ReceiverHarness } from '../test/harness.ts';
 
 const person = 'b01bae1e-f829-458a-a1eb-131bb66628cc';
 const project = 'fa4d7f04-b8e0-4518-8dbc-2f24997ca76e';

@@ -4,7 +4,7 @@ import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { loadConfig } from '@kitsu-actions/shared';
 import { createHttpServer } from './http-server.ts';
-import { startReceiver, type ReceiverHarness } from './test-harness.ts';
+import { startReceiver, type ReceiverHarness } from '../test/harness.ts';
 
 const person = 'b01bae1e-f829-458a-a1eb-131bb66628cc';
 const task = '95c171e1-dfff-498f-93e3-548a739e3202';

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { QueueEvents } from 'bullmq';
 import { createRedis, JobState } from '@kitsu-actions/shared';
 import { startFakeZou, type FakeZou, type HumanKey } from '@kitsu-actions/testing';
-import { kitsuOrigin, startReceiver, type ReceiverHarness } from './test-harness.ts';
+import { kitsuOrigin, startReceiver, type ReceiverHarness } from '../test/harness.ts';
 
 // Issue 10: job pages behind identity (item 1), absolute links (item 11), one vocabulary of states and
 // attempts that are right while a job runs (item 12).

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { startReceiver, type ReceiverHarness } from './test-harness.ts';
+import { startReceiver, type ReceiverHarness } from '../test/harness.ts';
 
 const script = '<script>alert(1)</script>';
 

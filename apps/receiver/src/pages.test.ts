@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { kitsuOrigin, startReceiver, type ReceiverHarness } from './test-harness.ts';
+import { kitsuOrigin, startReceiver, type ReceiverHarness } from '../test/harness.ts';
 
 const person = 'b01bae1e-f829-458a-a1eb-131bb66628cc';
 const project = 'fa4d7f04-b8e0-4518-8dbc-2f24997ca76e';

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { startReceiver, type ReceiverHarness } from './test-harness.ts';
+import { startReceiver, type ReceiverHarness } from '../test/harness.ts';
 
 const task = '95c171e1-dfff-498f-93e3-548a739e3202';
 

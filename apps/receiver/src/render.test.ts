@@ -13,7 +13,7 @@ import {
   type FakeZou,
   type ServiceProcess,
 } from '@kitsu-actions/testing';
-import { kitsuOrigin, startReceiver, type ReceiverHarness } from './test-harness.ts';
+import { kitsuOrigin, startReceiver, type ReceiverHarness } from '../test/harness.ts';
 
 const catalogueYaml = `
 actions:

@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startRedisServer, type RedisServer } from '@kitsu-actions/testing';
-import { startReceiver, type ReceiverHarness } from './test-harness.ts';
+import { startReceiver, type ReceiverHarness } from '../test/harness.ts';
 
 const person = 'b01bae1e-f829-458a-a1eb-131bb66628cc';
 const tasks = ['95c171e1-dfff-498f-93e3-548a739e3202', '0b7e3c1a-5f7d-4b43-9a51-2c9f0c8d1e11'];

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { ConfigError, JobData, loadConfig } from '@kitsu-actions/shared';
 import { startFakeZou, type FakeZou } from '@kitsu-actions/testing';
 import { redactor } from './raw-request.ts';
-import { kitsuOrigin, startReceiver, type ReceiverHarness } from './test-harness.ts';
+import { kitsuOrigin, startReceiver, type ReceiverHarness } from '../test/harness.ts';
 
 const person = 'b01bae1e-f829-458a-a1eb-131bb66628cc';
 const task = '95c171e1-dfff-498f-93e3-548a739e3202';

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { JobData, PageResult } from '@kitsu-actions/shared';
-import { startReceiver, type ReceiverHarness } from './test-harness.ts';
+import { startReceiver, type ReceiverHarness } from '../test/harness.ts';
 
 const person = 'b01bae1e-f829-458a-a1eb-131bb66628cc';
 const task = '95c171e1-dfff-498f-93e3-548a739e3202';

@@ -14,10 +14,10 @@ import {
 import { spawnService, type ServiceProcess } from '@kitsu-actions/testing';
 import { Job, QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { buildApp } from './app.ts';
-import { createAccess, receiverZouClient } from './deps.ts';
-import { createHttpServer } from './http-server.ts';
-import { createRateLimiter } from './rate-limit.ts';
+import { buildApp } from '../src/app.ts';
+import { createAccess, receiverZouClient } from '../src/deps.ts';
+import { createHttpServer } from '../src/http-server.ts';
+import { createRateLimiter } from '../src/rate-limit.ts';
 
 /**
  * The catalogue the tests use: the fixtures name `debug` and `render-flamenco`. Here `render-flamenco` is
