@@ -1,8 +1,6 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import {
+  catalogueFixture,
   freePort,
   spawnService,
   startFakeAfanasy,
@@ -15,25 +13,8 @@ import {
 } from '@kitsu-actions/testing';
 import { kitsuOrigin, startReceiver, type ReceiverHarness } from '../test/harness.ts';
 
-const catalogueYaml = `
-actions:
-  - id: render-flamenco
-    name: Render lighting on Flamenco
-    kind: render.flamenco
-    entityType: shot
-    options:
-      settings:
-        blendfile: "/prod/{project.code}/{sequence.name}/{shot.name}/lighting.blend"
-        render_output_path: "/render/{project.code}/{sequence.name}/{shot.name}/######"
-        chunk_size: 50
-  - id: render-cgru
-    name: Render lighting on CGRU
-    kind: render.cgru
-    entityType: shot
-    options:
-      framesPerTask: 50
-      command: "blender -b /prod/{project.code}/{shot.name}.blend -f @#@"
-`;
+/** The render actions of packages/testing/fixtures/catalogues/render.yaml: a file for the processes to read. */
+const catalogue = catalogueFixture('render');
 
 interface Answer {
   status: number;
@@ -128,19 +109,16 @@ describe('render actions end to end (Kitsu form → receiver → worker process 
     const spf = zou.seed.ids.tasks.spf;
     lighting = [0, 1, 2].map((shot) => spf[shot * 4 + 2] ?? '');
     readAs = { Cookie: `access_token_cookie=${token('lighter')}` };
-    // The worker process reads the same catalogue from a file (and checks its farms are configured).
-    const dir = mkdtempSync(path.join(tmpdir(), 'kitsu-actions-'));
-    const actionsFile = path.join(dir, 'actions.yaml');
-    writeFileSync(actionsFile, catalogueYaml);
     harness = await startReceiver({
       redisUrl: inject('redisUrl'),
-      catalogueYaml,
+      catalogueYaml: catalogue.yaml,
       env: {
         AUTH_MODE: 'zou-session',
         KITSU_URL: zou.url,
         KITSU_BOT_TOKEN: zou.seed.botToken,
         DEDUP_WINDOW_MS: '0',
-        ACTIONS_FILE: actionsFile,
+        // The worker process reads the same catalogue from its file (and checks its farms are configured).
+        ACTIONS_FILE: catalogue.file,
         FLAMENCO_URL: flamenco.url,
         AFANASY_HOST: afanasy.host,
         AFANASY_PORT: String(afanasy.port),
@@ -261,13 +239,10 @@ describe('render actions end to end (Kitsu form → receiver → worker process 
 
 describe('receiver start-up', () => {
   it('refuses to start with a render action whose farm is not configured, naming the setting', async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'kitsu-actions-'));
-    const actionsFile = path.join(dir, 'actions.yaml');
-    writeFileSync(actionsFile, catalogueYaml);
     const receiver = spawnService('apps/receiver/src/main.ts', {
       REDIS_URL: inject('redisUrl'),
       PORT: String(await freePort()),
-      ACTIONS_FILE: actionsFile,
+      ACTIONS_FILE: catalogue.file,
       FLAMENCO_URL: 'http://flamenco.studio.example:8080',
     });
     expect(await receiver.exited).toBe(78);

@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -13,6 +13,21 @@ export interface KitsuFixture {
 }
 
 export const fixturesDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../fixtures/kitsu');
+
+/** Action catalogues the tests share (fixtures/catalogues/<name>.yaml). */
+export const cataloguesDir = path.resolve(fixturesDir, '../catalogues');
+
+/** A shared test catalogue: its file (a process's ACTIONS_FILE) and its text (for `parseCatalogue`). */
+export interface CatalogueFixture {
+  file: string;
+  yaml: string;
+}
+
+export function catalogueFixture(name: string): CatalogueFixture {
+  const file = path.join(cataloguesDir, `${name}.yaml`);
+  if (!existsSync(file)) throw new Error(`no catalogue fixture named ${name} in ${cataloguesDir}`);
+  return { file, yaml: readFileSync(file, 'utf8') };
+}
 
 export function kitsuFixtures(): KitsuFixture[] {
   return readdirSync(fixturesDir)

@@ -1,5 +1,14 @@
 export { freePort, startRedisServer, type RedisServer } from './redis-server.ts';
-export { fixturesDir, kitsuFixture, kitsuFixtures, replay, type KitsuFixture } from './fixtures.ts';
+export {
+  catalogueFixture,
+  cataloguesDir,
+  fixturesDir,
+  kitsuFixture,
+  kitsuFixtures,
+  replay,
+  type CatalogueFixture,
+  type KitsuFixture,
+} from './fixtures.ts';
 export { repoRoot, spawnService, type ServiceProcess } from './service-process.ts';
 export { startNginx, type Nginx, type NginxOptions } from './nginx.ts';
 export * from './fake-zou/index.ts';
