@@ -1,8 +1,26 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+/** Imports no file may make (a later block that sets no-restricted-imports replaces these, so it repeats them). */
+const restrictedImports = [
+  {
+    group: ['@kitsu-actions/*/src/*', '@kitsu-actions/*/src'],
+    message: "Import the package's public entry.",
+  },
+  { group: ['**/apps/*', '../../apps/*'], message: 'Packages never import apps.' },
+];
+
 export default tseslint.config(
-  { ignores: ['**/node_modules/**', '.venv/**', '.data/**', 'reports/**', 'packages/testing/fixtures/**'] },
+  {
+    ignores: [
+      '**/node_modules/**',
+      '**/dist/**',
+      '.venv/**',
+      '.data/**',
+      'reports/**',
+      'packages/testing/fixtures/**',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
@@ -19,15 +37,32 @@ export default tseslint.config(
       '@typescript-eslint/consistent-type-imports': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
       'no-console': 'error',
+      'no-restricted-imports': ['error', { patterns: restrictedImports }],
+    },
+  },
+  {
+    // What the apps run never loads the fakes: only tests (*.test.ts, apps/*/test/) import packages/testing.
+    files: ['apps/*/src/**/*.ts'],
+    ignores: [
+      '**/*.test.ts',
+      // Test kits that still sit beside the render handler's tests.
+      'apps/worker/src/handlers/render/test-kit.ts',
+      'apps/worker/src/handlers/render/kill-kit.ts',
+    ],
+    rules: {
       'no-restricted-imports': [
         'error',
         {
-          patterns: [
+          paths: [
             {
-              group: ['@kitsu-actions/*/src/*', '@kitsu-actions/*/src'],
-              message: "Import the package's public entry.",
+              name: '@kitsu-actions/testing',
+              message:
+                "Test support (fakes, test Redis) is for tests: import it from *.test.ts or the app's test/.",
             },
-            { group: ['**/apps/*', '../../apps/*'], message: 'Packages never import apps.' },
+          ],
+          patterns: [
+            ...restrictedImports,
+            { group: ['**/packages/testing/**'], message: 'Test support is for tests only.' },
           ],
         },
       ],
