@@ -3,8 +3,19 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 
-/** The repository root, where the shipped `actions.example.yaml` lives. */
-export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+/**
+ * Where the shipped `actions.example.yaml` lives: the repository root, or the image's /app. The nearest
+ * directory above this module that holds it, whether this runs from packages/shared/src or bundled into
+ * an app's dist/.
+ */
+export const repoRoot = exampleRoot(path.dirname(fileURLToPath(import.meta.url)));
+
+function exampleRoot(from: string): string {
+  for (let dir = from; ; dir = path.dirname(dir)) {
+    if (existsSync(path.join(dir, 'actions.example.yaml'))) return dir;
+    if (path.dirname(dir) === dir) return path.resolve(from, '../../..');
+  }
+}
 
 const port = z.coerce.number().int().min(1).max(65535);
 const positiveInt = z.coerce.number().int().positive();
