@@ -9,7 +9,15 @@ export {
   type CatalogueFixture,
   type KitsuFixture,
 } from './fixtures.ts';
-export { repoRoot, spawnService, type ServiceProcess } from './service-process.ts';
+export { repoRoot, spawnProcess, spawnService, type ServiceProcess } from './service-process.ts';
+export {
+  dockerCopy,
+  dockerEnv,
+  parseDockerfile,
+  type DockerCopy,
+  type DockerInstruction,
+  type DockerStage,
+} from './dockerfile.ts';
 export { startNginx, type Nginx, type NginxOptions } from './nginx.ts';
 export * from './fake-zou/index.ts';
 export * from './zou-targets.ts';

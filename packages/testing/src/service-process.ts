@@ -23,9 +23,21 @@ export function spawnService(
   env: Record<string, string>,
   args: readonly string[] = [],
 ): ServiceProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, entry), ...args], {
+  return spawnProcess(process.execPath, ['--import', 'tsx', path.join(repoRoot, entry), ...args], {
     cwd: repoRoot,
     env: { PATH: process.env['PATH'] ?? '', NODE_ENV: 'test', ...env },
+  });
+}
+
+/** Runs any command as a child process with exactly `env` (nothing inherited), its output kept. */
+export function spawnProcess(
+  command: string,
+  args: readonly string[],
+  options: { cwd: string; env: Record<string, string> },
+): ServiceProcess {
+  const child = spawn(command, args, {
+    cwd: options.cwd,
+    env: options.env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let text = '';
