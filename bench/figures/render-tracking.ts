@@ -11,7 +11,7 @@ import {
   JobProgress,
   JobQueues,
   parseCatalogue,
-  type ActionRequest,
+  type VerifiedRequest,
   type CatalogueAction,
 } from '@kitsu-actions/shared';
 import { startFakeFlamenco, startFakeZou, startRedisServer, type FakeFlamenco } from '../lib/fakes.ts';
@@ -202,7 +202,7 @@ export const figure: Figure = {
     if (bigProject === null) throw new Error('the fake Zou has no Big Show project');
     const lightingTasks = zou.seed.ids.tasks.big.filter((_, index) => index % 3 === 1).slice(0, jobs);
     if (lightingTasks.length < jobs) throw new Error(`only ${lightingTasks.length} lighting tasks`);
-    const requestOf = (taskId: string): ActionRequest => ({
+    const requestOf = (taskId: string): VerifiedRequest => ({
       actionId: action.id,
       personId: zou.seed.ids.persons.manager,
       personEmail: 'marc.dubois@studio.example',

@@ -11,6 +11,7 @@ import {
   type JobData,
   type RequestMode,
 } from '@kitsu-actions/shared';
+import { bindCaller } from './apps.ts';
 import { repoRoot } from './hosts.ts';
 
 export const kitsuOrigin = 'https://kitsu.studio.example';
@@ -71,13 +72,18 @@ export function ajaxJobData(): JobData {
   const action = benchAction('debug-background');
   const fields = JSON.parse(shots.body) as Record<string, unknown>;
   const mode: RequestMode = 'ajax';
-  const request = normalizeKitsuRequest(fields, {
-    actionId: action.id,
-    actionName: action.name,
-    mode,
-    maxSelection: 5000,
-    receivedAt: new Date(),
-  });
+  // As the receiver binds it under AUTH_MODE=none (the bench's).
+  const request = bindCaller(
+    normalizeKitsuRequest(fields, {
+      actionId: action.id,
+      actionName: action.name,
+      requirePerson: true,
+      mode,
+      maxSelection: 5000,
+      receivedAt: new Date(),
+    }),
+    { mode: 'none' },
+  );
   const headers: Record<string, string> = { host: '127.0.0.1' };
   for (const [name, value] of Object.entries(shots.headers)) {
     if (name.toLowerCase() !== 'cookie') headers[name.toLowerCase()] = value;

@@ -1,4 +1,4 @@
-import type { ActionRequest, CatalogueAction } from '@kitsu-actions/shared';
+import type { CatalogueAction, VerifiedRequest } from '@kitsu-actions/shared';
 import { ZouError, type Person, type Project, type Task, type ZouClient } from '@kitsu-actions/zou';
 import { HttpProblem } from './errors.ts';
 import type { Caller } from './identity.ts';
@@ -6,9 +6,10 @@ import type { Caller } from './identity.ts';
 export interface Authorizer {
   /**
    * Checks the action's `allow` rules and, under zou-session, the selection against Kitsu. Returns the
-   * request with what Kitsu said about it (the projects of the tasks); throws an HttpProblem otherwise.
+   * request (bound to `caller` by bindCaller) with what Kitsu said about it (the projects of the tasks);
+   * throws an HttpProblem otherwise.
    */
-  authorize(action: CatalogueAction, request: ActionRequest, caller: Caller): Promise<ActionRequest>;
+  authorize(action: CatalogueAction, request: VerifiedRequest, caller: Caller): Promise<VerifiedRequest>;
 }
 
 /** At most this many ids are named in one message; the rest are counted. */
@@ -79,7 +80,7 @@ export const projectListThreshold = 50;
  * (unknown ids, other productions' tasks) is then read one by one, a few at a time, stopping at the first
  * task Kitsu refuses: one is enough to refuse the request, and naming it is enough to fix it.
  */
-async function readTasks(zou: ZouClient, request: ActionRequest): Promise<Found[]> {
+async function readTasks(zou: ZouClient, request: VerifiedRequest): Promise<Found[]> {
   const listed = new Map<string, Task>();
   if (request.projectId !== undefined && request.taskIds.length > projectListThreshold) {
     const wanted = new Set(request.taskIds);
@@ -162,7 +163,7 @@ function onTeam(project: Project | undefined, person: Person): boolean {
 async function checkSelection(
   zou: ZouClient,
   projects: ProjectDirectory,
-  request: ActionRequest,
+  request: VerifiedRequest,
   person: Person,
 ): Promise<{ projectIds: string[] }> {
   const found = await readTasks(zou, request);
@@ -254,7 +255,7 @@ function checkRoles(action: CatalogueAction, caller: Caller): void {
   }
 }
 
-function checkProjects(action: CatalogueAction, request: ActionRequest): void {
+function checkProjects(action: CatalogueAction, request: VerifiedRequest): void {
   const allowed = action.allow?.projects;
   if (allowed === undefined) return;
   const requested = request.projectIds ?? (request.projectId === undefined ? [] : [request.projectId]);

@@ -1,5 +1,10 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { AuthMode } from '@kitsu-actions/shared';
+import {
+  missingPerson,
+  type ActionRequest,
+  type AuthMode,
+  type VerifiedRequest,
+} from '@kitsu-actions/shared';
 import type { AuthenticatedResult, Person, ZouClient } from '@kitsu-actions/zou';
 import { HttpProblem } from './errors.ts';
 
@@ -15,6 +20,37 @@ export interface Credentials {
 
 /** Who is calling, as far as the configured mode can tell. */
 export type Caller = { mode: 'zou-session'; person: Person } | { mode: 'token' } | { mode: 'none' };
+
+/**
+ * The request as from its caller, the one step from what Kitsu sent to what authorization and the job
+ * take. Under zou-session the session's person (and email) replace the payload's, and a payload naming
+ * someone else is refused (403); otherwise the request is taken at its word and must name its person.
+ */
+export function bindCaller(request: ActionRequest, caller: Caller): VerifiedRequest {
+  if (caller.mode !== 'zou-session') {
+    if (request.personId === undefined) throw missingPerson();
+    return { ...request, personId: request.personId, identity: { mode: caller.mode } };
+  }
+  const { person } = caller;
+  const personId = person.id.toLowerCase();
+  if (request.personId !== undefined && request.personId !== personId) {
+    const name = person.full_name ?? `${person.first_name} ${person.last_name}`;
+    throw new HttpProblem(
+      403,
+      'identity_mismatch',
+      `The request says it comes from person ${request.personId} but the Kitsu session is ${name} (${person.id}); nothing was queued. Reload Kitsu and run the action again.`,
+      { claimed: request.personId, session: person.id },
+    );
+  }
+  const rest: ActionRequest = { ...request };
+  delete rest.personEmail;
+  return {
+    ...rest,
+    personId,
+    ...(typeof person.email === 'string' && person.email !== '' ? { personEmail: person.email } : {}),
+    identity: { mode: 'zou-session', role: person.role },
+  };
+}
 
 export interface Identity {
   readonly mode: AuthMode;

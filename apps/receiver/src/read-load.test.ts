@@ -9,7 +9,7 @@ import {
   JobQueues,
   parseCatalogue,
   QueueName,
-  type ActionRequest,
+  type VerifiedRequest,
   type CatalogueAction,
 } from '@kitsu-actions/shared';
 import { freePort, spawnService, type ServiceProcess } from '@kitsu-actions/testing';
@@ -39,7 +39,7 @@ describe('job reads under load (a receiver process on real Redis)', () => {
     const action = parseCatalogue(catalogueYaml, 'test').actions[0] as CatalogueAction;
     const filler = 'x'.repeat(16 * 1024);
     const enqueue = (index: number) => {
-      const request: ActionRequest = {
+      const request: VerifiedRequest = {
         actionId: 'debug',
         personId: people[index % 2] ?? '',
         taskIds: [task],

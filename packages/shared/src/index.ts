@@ -7,8 +7,10 @@ export {
   RequestMode,
   RequestProblem,
   knownKitsuFields,
+  missingPerson,
   normalizeKitsuRequest,
   preview,
+  VerifiedRequest,
   type NormalizeContext,
   type RequestProblemCode,
 } from './kitsu-request.ts';

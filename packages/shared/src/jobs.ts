@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { JobKind } from './kinds/index.ts';
-import { ActionRequest } from './kitsu-request.ts';
+import { VerifiedRequest } from './kitsu-request.ts';
 import { Link } from './link.ts';
 import { ReportOutcome, ReportSettings } from './report.ts';
 
@@ -32,7 +32,7 @@ export const ActionSnapshot = z.object({
 export type ActionSnapshot = z.infer<typeof ActionSnapshot>;
 
 export const JobData = z.object({
-  request: ActionRequest,
+  request: VerifiedRequest,
   action: ActionSnapshot,
   raw: RawRequest.optional(),
   /** Written by the worker once it has reported the outcome in Kitsu (or failed to). */

@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { normalizeKitsuRequest, RequestProblem } from './kitsu-request.ts';
+import { ActionRequest, normalizeKitsuRequest, RequestProblem, VerifiedRequest } from './kitsu-request.ts';
 
 const context = {
   actionId: 'debug',
   actionName: 'Debug',
+  requirePerson: true,
   mode: 'form' as const,
   maxSelection: 3,
   receivedAt: new Date('2026-01-02T03:04:05Z'),
@@ -49,6 +50,21 @@ describe('normalizeKitsuRequest', () => {
     const huge = 'x'.repeat(10_000);
     expect(() => normalizeKitsuRequest({ personid: person, selection: huge }, context)).toThrow(
       /"x{60}… \(10000 characters\)", which is not a Kitsu task id/,
+    );
+  });
+
+  it('a request naming nobody is refused first when it must name its person, and kept without one otherwise', () => {
+    // Nothing else is right either: the missing person is what the answer names.
+    expect(() => normalizeKitsuRequest({ entitytype: 'planet' }, context)).toThrow(
+      expect.objectContaining({ name: 'RequestProblem', code: 'missing_field', field: 'personid' }),
+    );
+    const anonymous = normalizeKitsuRequest({ selection: a }, { ...context, requirePerson: false });
+    expect(anonymous).not.toHaveProperty('personId');
+    expect(ActionRequest.parse(anonymous)).toEqual(anonymous);
+    // Not a request a job may store until someone is bound to it.
+    expect(VerifiedRequest.safeParse(anonymous).success).toBe(false);
+    expect(VerifiedRequest.parse({ ...anonymous, personId: person.toLowerCase() }).personId).toBe(
+      person.toLowerCase(),
     );
   });
 });

@@ -11,20 +11,19 @@ export type RequestMode = z.infer<typeof RequestMode>;
 
 const id = z.guid();
 
-/** The one shape every Kitsu request is normalized into, right at the edge. */
+/**
+ * What Kitsu sent, normalized at the edge: nothing in it is vouched for. The person is the one the
+ * payload names, if it names one (under zou-session Kitsu's session says who is calling instead).
+ */
 export const ActionRequest = z.object({
   actionId: z.string().min(1),
-  personId: id,
+  personId: id.optional(),
   personEmail: z.string().optional(),
   /**
    * Absent on cross-production pages (My tasks): derived from the tasks when the receiver checks the
    * selection against Kitsu (and they all belong to one project).
    */
   projectId: id.optional(),
-  /** The projects of the selected tasks, as Kitsu said when the selection was checked. */
-  projectIds: z.array(id).optional(),
-  /** How the person was established: `zou-session` means Kitsu itself vouched for them. */
-  identity: z.object({ mode: AuthMode, role: z.string().optional() }).optional(),
   taskIds: z.array(id).min(1),
   entityType: EntityType,
   origin: z.object({ server: z.string().optional(), path: z.string().optional() }),
@@ -32,6 +31,20 @@ export const ActionRequest = z.object({
   receivedAt: z.iso.datetime(),
 });
 export type ActionRequest = z.infer<typeof ActionRequest>;
+
+/**
+ * A request bound to its caller (bindCaller, in the receiver: under zou-session the session's person and
+ * email replace the payload's) and checked by authorization: what a job stores. The field names are
+ * those of jobs already in Redis, which must keep parsing.
+ */
+export const VerifiedRequest = ActionRequest.extend({
+  personId: id,
+  /** The projects of the selected tasks, as Kitsu said when the selection was checked. */
+  projectIds: z.array(id).optional(),
+  /** How the person was established: `zou-session` means Kitsu itself vouched for them. */
+  identity: z.object({ mode: AuthMode, role: z.string().optional() }).optional(),
+});
+export type VerifiedRequest = z.infer<typeof VerifiedRequest>;
 
 export type RequestProblemCode =
   | 'empty_selection'
@@ -173,31 +186,38 @@ function selectionIds(raw: unknown, actionName: string, maxSelection: number): s
 
 export interface NormalizeContext {
   actionId: string;
-  /** The caller as Kitsu vouched for them: used when the request names nobody. */
-  verifiedPersonId?: string;
   actionName: string;
+  /**
+   * Whether the request must name its person (userid/personid): not when Kitsu's session will say who
+   * is calling (AUTH_MODE=zou-session).
+   */
+  requirePerson: boolean;
   mode: RequestMode;
   maxSelection: number;
   receivedAt: Date;
 }
 
+/** A request that names nobody where the receiver cannot tell who is calling on its own. */
+export function missingPerson(): RequestProblem {
+  return new RequestProblem(
+    'missing_field',
+    'The request does not say who is running the action (no userid or personid).',
+    'personid',
+  );
+}
+
 /**
  * Turns any of the shapes Kitsu sends (AJAX JSON, form fields, the documentation's JSON example,
- * a query string) into one ActionRequest. Throws RequestProblem with a message for a person.
+ * a query string) into one ActionRequest: what was sent, nothing about who is calling. Throws
+ * RequestProblem with a message for a person.
  */
 export function normalizeKitsuRequest(
   fields: Record<string, unknown>,
   context: NormalizeContext,
 ): ActionRequest {
-  const personId =
-    uuidField(fields, ['userid', 'personid'], 'The person id (userid/personid)') ?? context.verifiedPersonId;
-  if (personId === undefined) {
-    throw new RequestProblem(
-      'missing_field',
-      'The request does not say who is running the action (no userid or personid).',
-      'personid',
-    );
-  }
+  const personId = uuidField(fields, ['userid', 'personid'], 'The person id (userid/personid)');
+  // Checked first: a request that names nobody is told so before anything else is wrong with it.
+  if (personId === undefined && context.requirePerson) throw missingPerson();
   const projectId = uuidField(
     fields,
     ['productionid', 'projectid'],
@@ -224,7 +244,7 @@ export function normalizeKitsuRequest(
   const pagePath = field(fields, ['originurl', 'currentpath'], 2048);
   return {
     actionId: context.actionId,
-    personId,
+    ...(personId === undefined ? {} : { personId }),
     ...(personEmail === undefined ? {} : { personEmail }),
     ...(projectId === undefined ? {} : { projectId }),
     taskIds: selectionIds(

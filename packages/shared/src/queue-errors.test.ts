@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { parseCatalogue } from './catalogue.ts';
-import type { ActionRequest } from './kitsu-request.ts';
+import type { VerifiedRequest } from './kitsu-request.ts';
 import { createRedis, JobQueues, QueueUnavailableError } from './queues.ts';
 
 const action = parseCatalogue('actions:\n  - { id: debug, name: Debug, kind: debug }\n', 'test').actions[0];
-const request: ActionRequest = {
+const request: VerifiedRequest = {
   actionId: 'debug',
   personId: randomUUID(),
   taskIds: [randomUUID()],

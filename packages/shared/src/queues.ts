@@ -19,7 +19,7 @@ import {
   readIndexed,
   scopeOf,
 } from './job-index.ts';
-import type { ActionRequest } from './kitsu-request.ts';
+import type { VerifiedRequest } from './kitsu-request.ts';
 import { JobData, type RawRequest } from './jobs.ts';
 import { QueueName } from './kinds/define.ts';
 import { jobKinds } from './kinds/index.ts';
@@ -131,7 +131,7 @@ export function queueOfJobId(id: string): QueueName | undefined {
 }
 
 /** The data of the job a request makes: the catalogue entry as it was at the click, and what was asked. */
-export function jobDataOf(action: CatalogueAction, request: ActionRequest, raw?: RawRequest): JobData {
+export function jobDataOf(action: CatalogueAction, request: VerifiedRequest, raw?: RawRequest): JobData {
   return {
     request,
     action: {
@@ -148,7 +148,7 @@ export function jobDataOf(action: CatalogueAction, request: ActionRequest, raw?:
 }
 
 /** Same person, action, project and set of tasks: the same click. */
-function dedupKey(actionId: string, request: ActionRequest): string {
+function dedupKey(actionId: string, request: VerifiedRequest): string {
   const parts = [request.personId, actionId, request.projectId ?? '', ...[...request.taskIds].sort()];
   return createHash('sha256').update(parts.join('\n')).digest('hex');
 }
@@ -239,7 +239,7 @@ export class JobQueues {
     }
   }
 
-  async enqueue(action: CatalogueAction, request: ActionRequest, raw?: RawRequest): Promise<EnqueueResult> {
+  async enqueue(action: CatalogueAction, request: VerifiedRequest, raw?: RawRequest): Promise<EnqueueResult> {
     const spec = jobKinds[action.kind];
     const id = `${spec.queue}-${randomUUID()}`;
     const data = jobDataOf(action, request, raw);

@@ -9,14 +9,14 @@ import {
   jsonBytes,
   normalizeKitsuRequest,
   preview,
-  type ActionRequest,
   type CatalogueAction,
   type RawRequest,
   type RequestMode,
+  type VerifiedRequest,
 } from '@kitsu-actions/shared';
 import { findAction, type AppDeps } from '../deps.ts';
 import { HttpProblem } from '../errors.ts';
-import type { Caller, Credentials } from '../identity.ts';
+import { bindCaller, type Caller, type Credentials } from '../identity.ts';
 import { param, wantsHtml } from '../negotiation.ts';
 import { actionsPage } from '../pages/landing.ts';
 import { rawRequestCopy, redactor, tokenParam } from '../raw-request.ts';
@@ -173,30 +173,6 @@ export function credentialsOf(ctx: Context): Credentials {
   };
 }
 
-/** Under zou-session, the session's person replaces the payload's; a payload naming someone else is refused. */
-function asCaller(request: ActionRequest, caller: Caller): ActionRequest {
-  if (caller.mode !== 'zou-session') return { ...request, identity: { mode: caller.mode } };
-  const { person } = caller;
-  if (request.personId !== person.id.toLowerCase()) {
-    const name = person.full_name ?? `${person.first_name} ${person.last_name}`;
-    throw new HttpProblem(
-      403,
-      'identity_mismatch',
-      `The request says it comes from person ${request.personId} but the Kitsu session is ${name} (${person.id}); nothing was queued. Reload Kitsu and run the action again.`,
-      { claimed: request.personId, session: person.id },
-    );
-  }
-  const rest: ActionRequest = { ...request };
-  delete rest.personEmail;
-  return {
-    ...rest,
-    personId: person.id.toLowerCase(),
-    ...(typeof person.email === 'string' && person.email !== '' ? { personEmail: person.email } : {}),
-    identity: { mode: 'zou-session', role: person.role },
-  };
-}
-
-/** The request as received, for the debug page: no credential anywhere, at most RAW_REQUEST_LIMIT. */
 /** The credentials this request may carry anywhere (header, body, URL), to be kept out of its job. */
 function secretsOf(deps: AppDeps, ctx: Context): string[] {
   const credentials = credentialsOf(ctx);
@@ -225,7 +201,7 @@ function rawRequest(deps: AppDeps, ctx: Context, fields: Record<string, unknown>
 }
 
 /** The page the request names (free text from the browser) without a credential in it. */
-function withoutSecrets(request: ActionRequest, redact: (text: string) => string): ActionRequest {
+function withoutSecrets(request: VerifiedRequest, redact: (text: string) => string): VerifiedRequest {
   const { server, path } = request.origin;
   return {
     ...request,
@@ -274,9 +250,9 @@ export function actionsRouter(deps: AppDeps): Router {
       mode,
       maxSelection: requests.maxSelection,
       receivedAt: new Date(),
-      ...(caller.mode === 'zou-session' ? { verifiedPersonId: caller.person.id.toLowerCase() } : {}),
+      requirePerson: deps.identity.mode !== 'zou-session',
     });
-    const claimed = asCaller(normalized, caller);
+    const claimed = bindCaller(normalized, caller);
     // Before the selection is checked with Kitsu: a flood from one person stops here.
     await deps.rateLimiter.hit('person', claimed.personId);
     const request = withoutSecrets(

@@ -1,4 +1,4 @@
-import { html, type ActionRequest, type Logger, type SafeHtml } from '@kitsu-actions/shared';
+import { html, type VerifiedRequest, type Logger, type SafeHtml } from '@kitsu-actions/shared';
 import type { Entity, PreviewFile, TaskBatch, ZouClient } from '@kitsu-actions/zou';
 import { renderValue, section, type Section } from './render.ts';
 
@@ -98,7 +98,7 @@ function taskSection(
  */
 export async function kitsuSections(
   zou: ZouClient,
-  request: ActionRequest,
+  request: VerifiedRequest,
   options: { signal: AbortSignal; log: Logger },
 ): Promise<Section[]> {
   const { signal, log } = options;

@@ -1,7 +1,7 @@
 import { UnrecoverableError } from 'bullmq';
 import {
   TemplateValueError,
-  type ActionRequest,
+  type VerifiedRequest,
   type RenderEntityType,
   type TemplateValues,
 } from '@kitsu-actions/shared';
@@ -75,7 +75,7 @@ const plural = (count: number, word: string): string => `${count} ${word}${count
  */
 export function planShots(options: {
   batch: TaskBatch;
-  request: ActionRequest;
+  request: VerifiedRequest;
   jobId: string;
   actionId: string;
   actionName: string;

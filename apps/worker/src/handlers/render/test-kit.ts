@@ -9,7 +9,7 @@ import {
   createRedis,
   loadConfig,
   parseCatalogue,
-  type ActionRequest,
+  type VerifiedRequest,
   type Catalogue,
   type Config,
   type JobStatusView,
@@ -182,7 +182,7 @@ export async function startRenderWorld(
     async enqueue(actionId, taskIds) {
       const action = catalogue.actions.find((item) => item.id === actionId);
       if (action === undefined) throw new Error(`no action ${actionId}`);
-      const request: ActionRequest = {
+      const request: VerifiedRequest = {
         actionId,
         personId: zou.seed.ids.persons.lighter,
         personEmail: 'lena.becker@studio.example',
