@@ -491,7 +491,12 @@ describe('AUTH_MODE=token', () => {
     harness = await startReceiver({
       redisUrl: inject('redisUrl'),
       // `debug` is also served on GET here (method: get), for the token in a GET's query.
-      catalogueYaml: 'actions:\n  - { id: debug, name: Debug selection, kind: debug, method: get }\n',
+      catalogueYaml: [
+        'actions:',
+        '  - { id: debug, name: Debug selection, kind: debug, method: get }',
+        '  - { id: post-only, name: Post only, kind: debug }',
+        '',
+      ].join('\n'),
       env: { AUTH_MODE: 'token', ACTIONS_TOKEN: secret, DEDUP_WINDOW_MS: '0' },
     });
   });
@@ -510,6 +515,44 @@ describe('AUTH_MODE=token', () => {
       headers: { 'X-Kitsu-Actions-Token': 'another' },
     });
     expect(twoDifferent.status).toBe(401);
+    expect(await harness.jobCount()).toBe(before);
+  });
+
+  it('answers in the order of its checks: body, action, method, caller, then the fields', async () => {
+    const before = await harness.jobCount();
+    const post = (path: string, body: string, token?: string): Promise<Response> =>
+      fetch(`${harness.baseUrl}${path}${token === undefined ? '' : `?token=${token}`}`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
+        body,
+      });
+    const codeOf = async (response: Response): Promise<[number, string]> => [
+      response.status,
+      ((await response.json()) as { error: { code: string } }).error.code,
+    ];
+    // An unreadable body and an unknown action are answered before anyone is asked who is calling.
+    expect(await codeOf(await post('/actions/debug', '{"selection": ['))).toEqual([400, 'malformed_json']);
+    expect(await codeOf(await post('/actions/nope', JSON.stringify(fields)))).toEqual([
+      404,
+      'unknown_action',
+    ]);
+    expect(await codeOf(await fetch(`${harness.baseUrl}/actions/post-only`))).toEqual([
+      405,
+      'method_not_allowed',
+    ]);
+    // Then the caller, before what the fields say (nothing in them is read for a stranger).
+    const noSelection = JSON.stringify({ personid: fields.personid });
+    expect(await codeOf(await post('/actions/debug', noSelection))).toEqual([401, 'token_required']);
+    expect(await codeOf(await post('/actions/debug', noSelection, 'wrong'))).toEqual([401, 'token_refused']);
+    expect(await codeOf(await fetch(`${harness.baseUrl}/actions/debug`))).toEqual([401, 'token_required']);
+    expect(await codeOf(await post('/actions/debug', noSelection, secret))).toEqual([400, 'empty_selection']);
+    expect(await codeOf(await post('/actions/debug', '{}', secret))).toEqual([400, 'missing_field']);
+    // Job reads: the token (or a job's link) first, then the query.
+    const list = (query: string): Promise<Response> =>
+      fetch(`${harness.baseUrl}/jobs${query}`, { headers: { Accept: 'application/json' } });
+    expect(await codeOf(await list('?state=bogus'))).toEqual([401, 'capability_required']);
+    expect(await codeOf(await list('?state=bogus&token=wrong'))).toEqual([401, 'token_refused']);
+    expect(await codeOf(await list(`?state=bogus&token=${secret}`))).toEqual([400, 'invalid_query']);
     expect(await harness.jobCount()).toBe(before);
   });
 
