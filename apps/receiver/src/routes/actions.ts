@@ -14,9 +14,10 @@ import {
   type RequestMode,
   type VerifiedRequest,
 } from '@kitsu-actions/shared';
+import { credentialsOf, identifyCaller, type CallerState } from '../caller.ts';
 import { findAction, type AppDeps } from '../deps.ts';
 import { HttpProblem } from '../errors.ts';
-import { bindCaller, type Caller, type Credentials } from '../identity.ts';
+import { bindCaller } from '../identity.ts';
 import { param, wantsHtml } from '../negotiation.ts';
 import { actionsPage } from '../pages/landing.ts';
 import { rawRequestCopy, redactor, tokenParam } from '../raw-request.ts';
@@ -28,9 +29,6 @@ export const maxFields = 1000;
 
 /** Deepest nesting of a JSON body: Kitsu's is two levels deep (an object holding the selection list). */
 export const maxJsonDepth = 32;
-
-/** Methods that change nothing: the cross-site rules are for requests that act. */
-const safeMethods: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 function actionOf(deps: AppDeps, ctx: Context): CatalogueAction {
   const id = param(ctx, 'actionId');
@@ -88,91 +86,6 @@ function depthOf(value: unknown, limit: number): number {
   return deepest;
 }
 
-/** The origins a cookie-authenticated request may come from: Kitsu's (KITSU_ORIGINS) and this service's. */
-function allowedOrigins(deps: AppDeps): Set<string> {
-  return new Set([...deps.config.kitsuOrigins, new URL(deps.config.publicUrl).origin]);
-}
-
-/**
- * A request carrying Kitsu's session cookie must come from Kitsu (or this service's own pages): the
- * browser sends the cookie with any form post or link another site makes it send (cross-site request
- * forgery). Refused: the browser saying so (`Sec-Fetch-Site: cross-site`); an `Origin`, else a `Referer`,
- * that is not an allowed origin; and a request that changes something with neither.
- */
-function checkSameSite(deps: AppDeps, ctx: Context): void {
-  const refuse = (message: string, code = 'cross_site_request'): never => {
-    throw new HttpProblem(403, code, `${message} Nothing was done; run the action from Kitsu.`);
-  };
-  if (ctx.get('Sec-Fetch-Site').toLowerCase() === 'cross-site') {
-    refuse('The browser says another site sent this request (Sec-Fetch-Site: cross-site).');
-  }
-  const allowed = allowedOrigins(deps);
-  const origin = ctx.get('Origin');
-  if (origin !== '') {
-    if (!allowed.has(origin)) {
-      refuse(
-        `This request was sent from ${preview(origin, 100)}, which is neither Kitsu (KITSU_ORIGINS) nor this service.`,
-      );
-    }
-    return;
-  }
-  const referer = ctx.get('Referer');
-  if (referer !== '') {
-    let from: string;
-    try {
-      from = new URL(referer).origin;
-    } catch {
-      from = preview(referer, 100);
-    }
-    if (!allowed.has(from)) {
-      refuse(
-        `This request came from a page of ${from}, which is neither Kitsu (KITSU_ORIGINS) nor this service.`,
-      );
-    }
-    return;
-  }
-  if (!safeMethods.has(ctx.method)) {
-    refuse(
-      "This request carries Kitsu's session cookie but neither Origin nor Referer, so nothing shows that Kitsu sent it (a proxy in front must pass both on).",
-      'origin_required',
-    );
-  }
-}
-
-/**
- * The caller. A request that acts (any method but GET/HEAD/OPTIONS, or a GET-style action: `acting`) and
- * is authenticated by Kitsu's session cookie must pass the same-site checks first; a bearer token cannot
- * be made to travel by another site, and reads change nothing (and CORS keeps their answer from it).
- */
-export async function identifyCaller(
-  deps: AppDeps,
-  ctx: Context,
-  options: { acting?: boolean } = {},
-): Promise<Caller> {
-  const credentials = credentialsOf(ctx);
-  const acting = options.acting ?? !safeMethods.has(ctx.method);
-  if (acting && deps.identity.mode === 'zou-session' && credentials.sessionCookie !== undefined) {
-    checkSameSite(deps, ctx);
-  }
-  return deps.identity.identify(credentials);
-}
-
-/** What the request carries that may prove who sent it (cookie, bearer, shared token). */
-export function credentialsOf(ctx: Context): Credentials {
-  const bearer = /^Bearer\s+(\S+)\s*$/i.exec(ctx.get('Authorization'))?.[1];
-  const cookie = ctx.cookies.get('access_token_cookie');
-  const fromQuery = ctx.query[tokenParam];
-  const sharedTokens = [
-    ctx.get('X-Kitsu-Actions-Token'),
-    ...(Array.isArray(fromQuery) ? fromQuery : [fromQuery]),
-  ].filter((token): token is string => typeof token === 'string' && token !== '');
-  return {
-    ...(cookie === undefined || cookie === '' ? {} : { sessionCookie: cookie }),
-    ...(bearer === undefined ? {} : { bearer }),
-    sharedTokens,
-  };
-}
-
 /** The credentials this request may carry anywhere (header, body, URL), to be kept out of its job. */
 function secretsOf(deps: AppDeps, ctx: Context): string[] {
   const credentials = credentialsOf(ctx);
@@ -217,14 +130,25 @@ function modeOf(ctx: Context): RequestMode {
   return ctx.is('json') ? 'ajax' : 'form';
 }
 
+/** What the middleware before `accept` leave in `ctx.state`: the action the URL names, then its caller. */
+interface RunState extends CallerState {
+  action: CatalogueAction;
+}
+
 export function actionsRouter(deps: AppDeps): Router {
   const router = new Router();
   const { publicUrl, requests } = deps.config;
   const { authorizer } = deps;
 
-  const accept: Middleware = async (ctx) => {
-    const action = actionOf(deps, ctx);
-    const caller = await identifyCaller(deps, ctx, { acting: true });
+  /** 404 for an action the catalogue does not have, before anyone is asked who is calling. */
+  const knownAction: Middleware<Pick<RunState, 'action'>> = async (ctx, next) => {
+    ctx.state.action = actionOf(deps, ctx);
+    await next();
+  };
+  const identified = identifyCaller(deps, { acting: true });
+
+  const accept: Middleware<RunState> = async (ctx) => {
+    const { action, caller } = ctx.state;
     const mode = modeOf(ctx);
     const body: unknown = mode === 'get' ? ctx.query : ((ctx.request as { body?: unknown }).body ?? {});
     if (!isRecord(body)) {
@@ -337,10 +261,13 @@ export function actionsRouter(deps: AppDeps): Router {
         fileWriteStreamHandler: () => new Writable({ write: (_chunk, _encoding, done) => done() }),
       },
     }),
+    knownAction,
+    identified,
     accept,
   );
-  router.get('/actions/:actionId', async (ctx, next) => {
-    const action = actionOf(deps, ctx);
+  /** Only actions whose catalogue entry says `method: get` run on GET; HEAD never runs one. */
+  const runsOnGet: Middleware<Pick<RunState, 'action'>> = async (ctx, next) => {
+    const { action } = ctx.state;
     if (ctx.method === 'HEAD' || action.method !== 'get') {
       const allow = action.method === 'get' ? 'GET, POST, OPTIONS' : 'POST, OPTIONS';
       throw new HttpProblem(
@@ -353,7 +280,8 @@ export function actionsRouter(deps: AppDeps): Router {
         { Allow: allow },
       );
     }
-    await accept(ctx, next);
-  });
+    await next();
+  };
+  router.get('/actions/:actionId', knownAction, runsOnGet, identified, accept);
   return router;
 }

@@ -1,5 +1,5 @@
 import Router from '@koa/router';
-import type { Context } from 'koa';
+import type { Context, ParameterizedContext } from 'koa';
 import { z } from 'zod';
 import {
   capabilityParam,
@@ -9,12 +9,12 @@ import {
   type JobStatusView,
 } from '@kitsu-actions/shared';
 import { readerOfPerson, type JobReader } from '../authorization.ts';
+import { identifyReader, type ReaderState } from '../caller.ts';
 import type { AppDeps } from '../deps.ts';
 import { HttpProblem } from '../errors.ts';
 import type { Caller } from '../identity.ts';
 import { param, wantsHtml } from '../negotiation.ts';
 import { jobListPage, statusPage } from '../pages/status.ts';
-import { credentialsOf, identifyCaller } from './actions.ts';
 
 /** The same answer for a job that does not exist and one the caller may not see: nothing leaks. */
 function unknownJob(id: string): HttpProblem {
@@ -91,6 +91,8 @@ class Gate {
   }
 }
 
+type ReaderContext = ParameterizedContext<ReaderState>;
+
 /** Who cancels, as the job will name them. */
 interface Canceller {
   by: string;
@@ -105,57 +107,52 @@ export function jobsRouter(deps: AppDeps): Router {
 
   /**
    * Who is reading, by AUTH_MODE: anyone (none); under token, the holder of the actions token (every
-   * job) or of one job's capability (`?cap=`, that job only); under zou-session, the Kitsu session's
-   * person. `acting`: the request changes something (a cancel), so the same-site checks apply.
+   * job) or of one job's capability (`?cap=`, that job only: the identity middleware then leaves no
+   * caller); under zou-session, the Kitsu session's person.
    */
-  async function readerOf(
-    ctx: Context,
-    jobId: string | undefined,
-    acting = false,
-  ): Promise<{ reader: JobReader; caller?: Caller }> {
-    switch (deps.identity.mode) {
+  function readerOf(ctx: ReaderContext, jobId: string | undefined): JobReader {
+    const { caller } = ctx.state;
+    if (caller === undefined) return capabilityReader(ctx, jobId);
+    switch (caller.mode) {
       case 'none':
-        return { reader: { kind: 'everyone' }, caller: { mode: 'none' } };
-      case 'token': {
-        const cap = ctx.query[capabilityParam];
-        if (credentialsOf(ctx).sharedTokens.length > 0) {
-          return { reader: { kind: 'everyone' }, caller: await identifyCaller(deps, ctx, { acting }) };
-        }
-        if (cap === undefined) {
-          throw new HttpProblem(
-            401,
-            'capability_required',
-            jobId === undefined
-              ? 'The job list needs the kitsu-actions token (?token=<ACTIONS_TOKEN> or the X-Kitsu-Actions-Token header).'
-              : `This page opens with its own link: the status URL the action answered with, which ends in ?${capabilityParam}=… (AUTH_MODE=token). Open that link as it is.`,
-          );
-        }
-        if (jobId !== undefined && typeof cap === 'string' && deps.capabilities?.check(jobId, cap) === true) {
-          return { reader: { kind: 'job', jobId } };
-        }
-        throw new HttpProblem(
-          401,
-          'capability_refused',
-          jobId === undefined
-            ? `A job's link (?${capabilityParam}=) opens that job only; the job list needs the kitsu-actions token.`
-            : `This link does not open this job: its ${capabilityParam}= is another job's, or cut short. Open the status link the action answered with, as it is.`,
-        );
-      }
-      case 'zou-session': {
-        const caller = await identifyCaller(deps, ctx, { acting });
-        if (caller.mode !== 'zou-session') throw new Error(`zou-session identity answered ${caller.mode}`);
-        return { reader: readerOfPerson(caller.person), caller };
-      }
+      case 'token':
+        return { kind: 'everyone' };
+      case 'zou-session':
+        return readerOfPerson(caller.person);
     }
+  }
+
+  /** AUTH_MODE=token without the token: the job's own link opens that job, and nothing else. */
+  function capabilityReader(ctx: Context, jobId: string | undefined): JobReader {
+    const cap = ctx.query[capabilityParam];
+    if (cap === undefined) {
+      throw new HttpProblem(
+        401,
+        'capability_required',
+        jobId === undefined
+          ? 'The job list needs the kitsu-actions token (?token=<ACTIONS_TOKEN> or the X-Kitsu-Actions-Token header).'
+          : `This page opens with its own link: the status URL the action answered with, which ends in ?${capabilityParam}=… (AUTH_MODE=token). Open that link as it is.`,
+      );
+    }
+    if (jobId !== undefined && typeof cap === 'string' && deps.capabilities?.check(jobId, cap) === true) {
+      return { kind: 'job', jobId };
+    }
+    throw new HttpProblem(
+      401,
+      'capability_refused',
+      jobId === undefined
+        ? `A job's link (?${capabilityParam}=) opens that job only; the job list needs the kitsu-actions token.`
+        : `This link does not open this job: its ${capabilityParam}= is another job's, or cut short. Open the status link the action answered with, as it is.`,
+    );
   }
 
   /** The job's status, if this caller may read it; 401 without credentials, 404 otherwise. */
   async function visibleView(
-    ctx: Context,
-    acting = false,
+    ctx: ReaderContext,
   ): Promise<{ view: JobStatusView; reader: JobReader; caller?: Caller }> {
     const id = param(ctx, 'id');
-    const { reader, caller } = await readerOf(ctx, id, acting);
+    const reader = readerOf(ctx, id);
+    const { caller } = ctx.state;
     const view = await reads.run(() => deps.queues.status(id, links));
     if (view === undefined) throw unknownJob(id);
     const job = { id: view.id, personId: view.requestedBy.personId, projectIds: view.projectIds };
@@ -192,8 +189,10 @@ export function jobsRouter(deps: AppDeps): Router {
     );
   }
 
-  router.get('/jobs', async (ctx) => {
-    const { reader } = await readerOf(ctx, undefined);
+  const reading = identifyReader(deps, { acting: false });
+
+  router.get('/jobs', reading, async (ctx) => {
+    const reader = readerOf(ctx, undefined);
     const query = ListQuery.safeParse(ctx.query);
     if (!query.success) {
       const state = query.error.issues.find((issue) => issue.path[0] === 'state');
@@ -228,7 +227,7 @@ export function jobsRouter(deps: AppDeps): Router {
     ctx.body = body;
   });
 
-  router.get('/jobs/:id', async (ctx) => {
+  router.get('/jobs/:id', reading, async (ctx) => {
     const { view } = await visibleView(ctx);
     ctx.set('Cache-Control', 'no-store');
     const html = asHtml(ctx);
@@ -240,8 +239,8 @@ export function jobsRouter(deps: AppDeps): Router {
     ctx.type = html ? 'html' : 'json';
   });
 
-  router.post('/jobs/:id/cancel', async (ctx) => {
-    const { view, reader, caller } = await visibleView(ctx, true);
+  router.post('/jobs/:id/cancel', identifyReader(deps, { acting: true }), async (ctx) => {
+    const { view, reader, caller } = await visibleView(ctx);
     const who = await canceller(reader, caller, view);
     if (caller?.mode === 'none') {
       deps.logger.warn({ jobId: view.id }, 'cancel accepted without knowing who asked (AUTH_MODE=none)');
@@ -270,7 +269,7 @@ export function jobsRouter(deps: AppDeps): Router {
     ctx.body = { jobId: view.id, state: answer.view.state, cancelledBy: who.by, statusUrl };
   });
 
-  router.get('/jobs/:id/result', async (ctx) => {
+  router.get('/jobs/:id/result', reading, async (ctx) => {
     const { view } = await visibleView(ctx);
     const noPage = (): HttpProblem =>
       new HttpProblem(
