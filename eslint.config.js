@@ -10,6 +10,17 @@ const restrictedImports = [
   { group: ['**/apps/*', '../../apps/*'], message: 'Packages never import apps.' },
 ];
 
+/** What the apps run never loads the fakes: only tests (*.test.ts, apps/*/test/) import packages/testing. */
+const noTestSupport = {
+  paths: [
+    {
+      name: '@kitsu-actions/testing',
+      message: "Test support (fakes, test Redis) is for tests: import it from *.test.ts or the app's test/.",
+    },
+  ],
+  patterns: [{ group: ['**/packages/testing/**'], message: 'Test support is for tests only.' }],
+};
+
 export default tseslint.config(
   {
     ignores: [
@@ -52,17 +63,26 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': [
         'error',
+        { paths: noTestSupport.paths, patterns: [...restrictedImports, ...noTestSupport.patterns] },
+      ],
+    },
+  },
+  {
+    // Each route stands alone: what routes share (identity, negotiation, pages) lives outside routes/.
+    files: ['apps/receiver/src/routes/**/*.ts'],
+    ignores: ['**/*.test.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
         {
-          paths: [
-            {
-              name: '@kitsu-actions/testing',
-              message:
-                "Test support (fakes, test Redis) is for tests: import it from *.test.ts or the app's test/.",
-            },
-          ],
+          paths: noTestSupport.paths,
           patterns: [
             ...restrictedImports,
-            { group: ['**/packages/testing/**'], message: 'Test support is for tests only.' },
+            ...noTestSupport.patterns,
+            {
+              regex: '^\\./|(^|/)routes/',
+              message: 'A route never imports another route; move what they share out of routes/.',
+            },
           ],
         },
       ],
