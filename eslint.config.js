@@ -10,7 +10,7 @@ const restrictedImports = [
   { group: ['**/apps/*', '../../apps/*'], message: 'Packages never import apps.' },
 ];
 
-/** What the apps run never loads the fakes: only tests (*.test.ts, apps/*/test/) import packages/testing. */
+// What the apps run never loads the fakes: only tests (*.test.ts, apps/*/test/) import packages/testing.
 const noTestSupport = {
   paths: [
     {

@@ -10,7 +10,7 @@ import {
   loadConfig,
   parseCatalogue,
   statusViewOf,
-  type ActionRequest,
+  type VerifiedRequest,
   type JobRecord,
   type JobStatusView,
 } from '@kitsu-actions/shared';
@@ -71,7 +71,7 @@ async function ended(id: string): Promise<JobStatusView> {
 async function enqueue(): Promise<string> {
   const action = catalogue.actions[0];
   if (action === undefined) throw new Error('no action');
-  const request: ActionRequest = {
+  const request: VerifiedRequest = {
     actionId: action.id,
     personId: 'b01bae1e-f829-458a-a1eb-131bb66628cc',
     taskIds: ['95c171e1-dfff-498f-93e3-548a739e3202'],

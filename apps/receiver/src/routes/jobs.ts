@@ -1,13 +1,7 @@
 import Router from '@koa/router';
 import type { Context, ParameterizedContext } from 'koa';
 import { z } from 'zod';
-import {
-  capabilityParam,
-  JobState,
-  manifestOf,
-  preview,
-  type JobStatusView,
-} from '@kitsu-actions/shared';
+import { capabilityParam, JobState, manifestOf, preview, type JobStatusView } from '@kitsu-actions/shared';
 import { readerOfPerson, type JobReader } from '../authorization.ts';
 import { identifyReader, type ReaderState } from '../caller.ts';
 import type { AppDeps } from '../deps.ts';
