@@ -2,6 +2,14 @@ export { AuthMode, Config, ConfigError, loadConfig, repoRoot } from './config.ts
 export { createLogger, redactedPaths, type Logger } from './logger.ts';
 export { SafeHtml, escapeHtml, html, page } from './html.ts';
 export {
+  FarmCancelMode,
+  FarmJobState,
+  FarmKind,
+  SubmitterPlatform,
+  farmNames,
+  finalFarmStates,
+} from './farm-vocabulary.ts';
+export {
   ActionRequest,
   EntityType,
   RequestMode,

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { FarmCancelMode, FarmJobState, FarmKind, SubmitterPlatform } from './farm-vocabulary.ts';
 import { ResultBase, type KindManifest, type ResultDescription } from './kinds/define.ts';
 
 /**
@@ -142,7 +143,7 @@ export const FlamencoRenderOptions = z
     priority: z.number().int().min(0).max(100).default(50),
     /** Worker tag (a UUID from the Manager) the jobs are limited to. */
     workerTag: z.uuid('expected a Flamenco worker tag id (a UUID)').optional(),
-    submitterPlatform: z.enum(['linux', 'windows', 'darwin']).default('linux'),
+    submitterPlatform: SubmitterPlatform.default('linux'),
     /** Settings of the job type; strings are templates. `frames` and `fps` default to the shot's. */
     settings: z.record(z.string(), z.union([Template, z.number(), z.boolean()])).default({}),
     allowEntityTypes,
@@ -188,7 +189,7 @@ export const CgruRenderOptions = z.strictObject({
   /** Output files, with the same frame tokens, shown by Afanasy. */
   files: Template.optional(),
   /** `delete` removes the job on cancel; `stop` stops its tasks and leaves it offline. */
-  cancelMode: z.enum(['delete', 'stop']).default('delete'),
+  cancelMode: FarmCancelMode.default('delete'),
   allowEntityTypes,
 });
 export type CgruRenderOptions = z.infer<typeof CgruRenderOptions>;
@@ -199,14 +200,14 @@ export const RenderShotResult = z.object({
   name: z.string(),
   farmJobId: z.string(),
   url: z.string().optional(),
-  state: z.enum(['queued', 'active', 'completed', 'failed', 'cancelled']),
+  state: FarmJobState,
   message: z.string(),
 });
 export type RenderShotResult = z.infer<typeof RenderShotResult>;
 
 export const RenderResult = ResultBase.extend({
   type: z.literal('render'),
-  farm: z.enum(['flamenco', 'afanasy']),
+  farm: FarmKind,
   farmUrl: z.string(),
   shots: z.array(RenderShotResult),
 });

@@ -7,20 +7,25 @@ import {
   FarmResponseError,
   FarmUnavailableError,
   SUBMISSION_KEY_FIELD,
-  finalFarmStates,
   summarizeIssues,
 } from './farm.ts';
 import type {
-  CancelMode,
   CancelOptions,
   FarmCallOptions,
   FarmJobRef,
-  FarmJobState,
   FarmJobStatus,
   FarmLogger,
   RenderFarm,
 } from './farm.ts';
-import { backoffMs, defaultRetryPolicy, sleep, type RetryPolicy } from '@kitsu-actions/shared';
+import {
+  backoffMs,
+  defaultRetryPolicy,
+  finalFarmStates,
+  sleep,
+  type FarmCancelMode,
+  type FarmJobState,
+  type RetryPolicy,
+} from '@kitsu-actions/shared';
 
 const int = () => z.number().int();
 
@@ -110,7 +115,7 @@ export interface AfanasyFarmOptions {
   timeoutMs?: number;
   retry?: Partial<RetryPolicy>;
   /** Default `delete`. */
-  cancelMode?: CancelMode;
+  cancelMode?: FarmCancelMode;
   /** `user_name` of jobs and actions. Default `kitsu-actions`. */
   userName?: string;
   /** `host_name` of jobs and actions. Default this machine's name. */
@@ -139,7 +144,7 @@ export class AfanasyFarm implements RenderFarm<AfanasyJob> {
   readonly #port: number;
   readonly #timeoutMs: number;
   readonly #retry: RetryPolicy;
-  readonly #cancelMode: CancelMode;
+  readonly #cancelMode: FarmCancelMode;
   readonly #userName: string;
   readonly #hostName: string;
   readonly #jobPageUrl: string | undefined;

@@ -1,16 +1,5 @@
 import { z } from 'zod';
-
-/** The render farms the worker can drive. */
-export const FarmKind = z.enum(['flamenco', 'afanasy']);
-export type FarmKind = z.infer<typeof FarmKind>;
-
-const farmNames: Record<FarmKind, string> = { flamenco: 'Flamenco', afanasy: 'Afanasy' };
-
-/** Our view of a farm job's state; farm-specific states are mapped onto these five. */
-export const FarmJobState = z.enum(['queued', 'active', 'completed', 'failed', 'cancelled']);
-export type FarmJobState = z.infer<typeof FarmJobState>;
-
-export const finalFarmStates: ReadonlySet<FarmJobState> = new Set(['completed', 'failed', 'cancelled']);
+import { FarmJobState, FarmKind, farmNames, type FarmCancelMode } from '@kitsu-actions/shared';
 
 /**
  * A farm job as we record it on our job. `farmJobId` is the Flamenco job UUID, or the Afanasy job *serial*
@@ -33,10 +22,6 @@ export const FarmJobStatus = z.object({
 });
 export type FarmJobStatus = z.infer<typeof FarmJobStatus>;
 
-/** How Afanasy cancels: `delete` removes the job, `stop` stops its tasks and leaves it offline. */
-export const CancelMode = z.enum(['delete', 'stop']);
-export type CancelMode = z.infer<typeof CancelMode>;
-
 /** The key written into the farm job (Flamenco metadata, Afanasy custom_data) to find it after a crash. */
 export const SUBMISSION_KEY_FIELD = 'kitsu_actions_job';
 
@@ -47,7 +32,7 @@ export interface FarmCallOptions {
 
 export interface CancelOptions extends FarmCallOptions {
   /** Afanasy only; the adapter's configured mode when left out. */
-  mode?: CancelMode | undefined;
+  mode?: FarmCancelMode | undefined;
   /** Shown on the farm where it keeps one (Flamenco's job activity). */
   reason?: string | undefined;
 }

@@ -11,7 +11,6 @@ import type {
   CancelOptions,
   FarmCallOptions,
   FarmJobRef,
-  FarmJobState,
   FarmJobStatus,
   FarmLogger,
   RenderFarm,
@@ -23,6 +22,8 @@ import {
   networkReason,
   parseRetryAfter,
   sleep,
+  SubmitterPlatform,
+  type FarmJobState,
   type RetryPolicy,
 } from '@kitsu-actions/shared';
 
@@ -38,7 +39,7 @@ export const FlamencoSubmittedJob = z
     name: z.string().trim().min(1),
     type: z.string().min(1),
     priority: z.number().int().min(0).max(100),
-    submitter_platform: z.enum(['linux', 'windows', 'darwin']),
+    submitter_platform: SubmitterPlatform,
     settings: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])),
     /** Values must be strings: the Manager refuses anything else. */
     metadata: z.record(z.string(), z.string()).optional(),

@@ -1,4 +1,4 @@
-import { renderTemplateText, type CgruRenderOptions } from '@kitsu-actions/shared';
+import { farmNames, renderTemplateText, type CgruRenderOptions } from '@kitsu-actions/shared';
 import type { AfanasyJob } from '../../farms/index.ts';
 import type { ShotPlan } from '../render/plan.ts';
 import { runRender } from '../render/run.ts';
@@ -47,7 +47,7 @@ export const renderCgruHandler: Handler<'render.cgru'> = async (context) => {
   const { options, data } = context;
   return runRender(context, {
     farm: context.farms.afanasy,
-    farmName: 'Afanasy',
+    farmName: farmNames.afanasy,
     setting: 'AFANASY_HOST',
     allowEntityTypes: options.allowEntityTypes,
     build: (plan, jobId) => afanasyJobOf(options, plan, { jobId, actionId: data.action.id }),

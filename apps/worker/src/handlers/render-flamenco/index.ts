@@ -1,4 +1,9 @@
-import { renderTemplate, renderTemplateText, type FlamencoRenderOptions } from '@kitsu-actions/shared';
+import {
+  farmNames,
+  renderTemplate,
+  renderTemplateText,
+  type FlamencoRenderOptions,
+} from '@kitsu-actions/shared';
 import type { FlamencoSubmittedJob } from '../../farms/index.ts';
 import type { ShotPlan } from '../render/plan.ts';
 import { runRender } from '../render/run.ts';
@@ -49,7 +54,7 @@ export const renderFlamencoHandler: Handler<'render.flamenco'> = async (context)
   const { options, data } = context;
   return runRender(context, {
     farm: context.farms.flamenco,
-    farmName: 'Flamenco',
+    farmName: farmNames.flamenco,
     setting: 'FLAMENCO_URL',
     allowEntityTypes: options.allowEntityTypes,
     build: (plan, jobId) => flamencoJobOf(options, plan, { jobId, actionId: data.action.id }),

@@ -1,3 +1,4 @@
+import type { FarmKind } from '@kitsu-actions/shared';
 import { spawnService, type ServiceProcess } from '@kitsu-actions/testing';
 import { catalogueFile, renderCatalogueYaml, type RenderWorld } from './test-kit.ts';
 
@@ -5,10 +6,8 @@ import { catalogueFile, renderCatalogueYaml, type RenderWorld } from './test-kit
 export type KillPoint =
   { at: 'before-submit' } | { at: 'after-submit'; shot: 1 | 2 | 3 } | { at: 'tracking' };
 
-export type FarmUnderTest = 'flamenco' | 'afanasy';
-
 /** Submissions the fake farm itself recorded for one of our jobs (its own record, not ours). */
-export function farmSubmissions(world: RenderWorld, farm: FarmUnderTest, jobId: string): string[] {
+export function farmSubmissions(world: RenderWorld, farm: FarmKind, jobId: string): string[] {
   if (farm === 'flamenco') {
     return world.flamenco.state.submissions
       .map((submission) => submission.body['metadata'] as Record<string, string>)
@@ -30,7 +29,7 @@ function startWorker(world: RenderWorld, actionsFile: string): ServiceProcess {
 }
 
 /** Holds the farm's answer to the submission of one shot (it is stored there, the worker never hears). */
-function holdSubmission(world: RenderWorld, farm: FarmUnderTest, taskId: string): void {
+function holdSubmission(world: RenderWorld, farm: FarmKind, taskId: string): void {
   const held = 60_000;
   if (farm === 'flamenco') {
     world.flamenco.control.slowAnswers(held, {
@@ -52,7 +51,7 @@ function holdSubmission(world: RenderWorld, farm: FarmUnderTest, taskId: string)
  */
 export async function killAndRestart(
   world: RenderWorld,
-  farm: FarmUnderTest,
+  farm: FarmKind,
   point: KillPoint,
   jobs = 2,
 ): Promise<{ jobIds: string[]; states: string[]; submissions: string[][]; output: string }> {
