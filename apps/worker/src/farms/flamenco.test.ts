@@ -4,7 +4,8 @@ import { startFakeFlamenco } from '@kitsu-actions/testing';
 import type { FakeFlamenco, FakeFlamencoOptions } from '@kitsu-actions/testing';
 import { FarmJobGoneError, FarmRejectedError, FarmUnavailableError } from './farm.ts';
 import { FlamencoFarm } from './flamenco.ts';
-import type { FlamencoFarmOptions, FlamencoSubmittedJob } from './flamenco.ts';
+import type { FlamencoFarmOptions } from './flamenco.ts';
+import type { FlamencoSubmittedJob } from './flamenco-wire.ts';
 
 const fastRetry = { retries: 3, baseDelayMs: 5, maxDelayMs: 20 };
 

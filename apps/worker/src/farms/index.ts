@@ -12,13 +12,8 @@ export {
   type FarmLogger,
   type RenderFarm,
 } from './farm.ts';
-export {
-  FlamencoFarm,
-  FlamencoJobInfo,
-  FlamencoJobStatusValue,
-  FlamencoSubmittedJob,
-  type FlamencoFarmOptions,
-} from './flamenco.ts';
+export { FlamencoFarm, type FlamencoFarmOptions } from './flamenco.ts';
+export { FlamencoJobInfo, FlamencoJobStatusValue, FlamencoSubmittedJob } from './flamenco-wire.ts';
 export { AfanasyBlock, AfanasyFarm, AfanasyJob, type AfanasyFarmOptions } from './afanasy.ts';
 export { defaultRetryPolicy, type RetryPolicy } from '@kitsu-actions/shared';
 export { createFarms, type FarmRuntime } from './runtime.ts';
