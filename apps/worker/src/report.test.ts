@@ -13,7 +13,7 @@ import { startFakeZou, type FakeZou } from '@kitsu-actions/testing';
 import { createZouClient, type ZouClient } from '@kitsu-actions/zou';
 import type { Redis } from 'ioredis';
 import { handlers } from './handlers/index.ts';
-import { startRenderWorld, type RenderWorld } from './handlers/render/test-kit.ts';
+import { startRenderWorld, type RenderWorld } from '../test/render-kit.ts';
 import type { HandlerMap } from './handlers/types.ts';
 import { startWorkers, type WorkerSet } from './workers.ts';
 

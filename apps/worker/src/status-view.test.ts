@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { RenderResult, createLogger, jobCapabilities } from '@kitsu-actions/shared';
 import { createZouClient } from '@kitsu-actions/zou';
-import { startRenderWorld, type RenderWorld } from './handlers/render/test-kit.ts';
+import { startRenderWorld, type RenderWorld } from '../test/render-kit.ts';
 import { handlers } from './handlers/index.ts';
 import { startWorkers, type WorkerSet } from './workers.ts';
 

@@ -1,7 +1,7 @@
 import { farmNames, renderTemplateText, type CgruRenderOptions } from '@kitsu-actions/shared';
 import type { AfanasyJob } from '../../farms/index.ts';
-import type { ShotPlan } from '../render/plan.ts';
-import { runRender } from '../render/run.ts';
+import type { ShotPlan } from '../../render/plan.ts';
+import { runRender } from '../../render/run.ts';
 import type { Handler } from '../types.ts';
 
 /** The Afanasy job of one shot: one block of numeric frames, templates filled with the shot's values. */

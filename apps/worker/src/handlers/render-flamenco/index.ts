@@ -5,8 +5,8 @@ import {
   type FlamencoRenderOptions,
 } from '@kitsu-actions/shared';
 import type { FlamencoSubmittedJob } from '../../farms/index.ts';
-import type { ShotPlan } from '../render/plan.ts';
-import { runRender } from '../render/run.ts';
+import type { ShotPlan } from '../../render/plan.ts';
+import { runRender } from '../../render/run.ts';
 import type { Handler } from '../types.ts';
 
 /** Metadata linking the Flamenco job to Kitsu and to our job (Flamenco takes string values only). */

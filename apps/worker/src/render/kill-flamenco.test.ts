@@ -1,7 +1,12 @@
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { spawnService } from '@kitsu-actions/testing';
-import { farmSubmissions, killAndRestart, killPoints } from './kill-kit.ts';
-import { catalogueFile, renderCatalogueYaml, startRenderWorld, type RenderWorld } from './test-kit.ts';
+import { farmSubmissions, killAndRestart, killPoints } from '../../test/kill-kit.ts';
+import {
+  catalogueFile,
+  renderCatalogueYaml,
+  startRenderWorld,
+  type RenderWorld,
+} from '../../test/render-kit.ts';
 
 // Five kill points, two jobs of three shots each per kill: ten runs on Flamenco, each shot checked
 // against the fake farm's own record of what it received.

@@ -1,6 +1,6 @@
 import type { FarmKind } from '@kitsu-actions/shared';
 import { spawnService, type ServiceProcess } from '@kitsu-actions/testing';
-import { catalogueFile, renderCatalogueYaml, type RenderWorld } from './test-kit.ts';
+import { catalogueFile, renderCatalogueYaml, type RenderWorld } from './render-kit.ts';
 
 /** Where the worker process is killed: before any submit, between the k-th submit and its record, while tracking. */
 export type KillPoint =

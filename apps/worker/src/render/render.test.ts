@@ -2,12 +2,12 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { Job, UnrecoverableError } from 'bullmq';
 import { FlamencoRenderOptions, JobData, RenderResult, createLogger } from '@kitsu-actions/shared';
 import { createZouClient } from '@kitsu-actions/zou';
-import { SUBMISSION_KEY_FIELD, createFarms } from '../../farms/index.ts';
-import { startWorkers, type WorkerSet } from '../../workers.ts';
-import { handlers } from '../index.ts';
-import { renderFlamencoHandler } from '../render-flamenco/index.ts';
-import { isKindJob } from '../types.ts';
-import { startRenderWorld, type RenderWorld } from './test-kit.ts';
+import { SUBMISSION_KEY_FIELD, createFarms } from '../farms/index.ts';
+import { startWorkers, type WorkerSet } from '../workers.ts';
+import { handlers } from '../handlers/index.ts';
+import { renderFlamencoHandler } from '../handlers/render-flamenco/index.ts';
+import { isKindJob } from '../handlers/types.ts';
+import { startRenderWorld, type RenderWorld } from '../../test/render-kit.ts';
 
 let world: RenderWorld;
 let workers: WorkerSet;

@@ -1,6 +1,6 @@
 import type { JobData, Logger } from '@kitsu-actions/shared';
 import type { CommentManyItem, ZouClient } from '@kitsu-actions/zou';
-import type { FarmJobRef } from '../../farms/index.ts';
+import type { FarmJobRef } from '../farms/index.ts';
 import type { ShotPlan } from './plan.ts';
 
 /**

@@ -22,8 +22,8 @@ import {
   type CancelOptions,
   type FarmJobStatus,
   type RenderFarm,
-} from '../../farms/index.ts';
-import type { HandlerContext } from '../types.ts';
+} from '../farms/index.ts';
+import type { HandlerContext } from '../handlers/types.ts';
 import { commentSubmitted } from './comments.ts';
 import { buildAll, planShots, type ShotPlan } from './plan.ts';
 
