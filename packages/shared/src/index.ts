@@ -136,6 +136,10 @@ export {
   isNotSent,
   networkReason,
   parseRetryAfter,
+  RetryableAnswer,
+  retrying,
   sleep,
+  type RetryingPolicy,
   type RetryPolicy,
+  type RetryVerdict,
 } from './retry.ts';

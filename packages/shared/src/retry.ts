@@ -29,6 +29,85 @@ export async function sleep(ms: number, signal: AbortSignal | undefined): Promis
   await delay(ms, undefined, signal === undefined ? {} : { signal });
 }
 
+/** What `retrying` does after a failed attempt. */
+export type RetryVerdict =
+  /** Stop: repeating cannot help, or is not safe. */
+  | 'give-up'
+  /** Wait the backoff, then try again. */
+  | 'retry'
+  /** Try again after at least this long (the peer's `Retry-After`); past `maxRetryAfterMs`, give up. */
+  | { retryAfterMs: number };
+
+export interface RetryingPolicy extends Omit<RetryPolicy, 'maxRetryAfterMs'> {
+  /** `retries` may be `Infinity`, with `shouldRetry` deciding when to stop (a deadline). */
+  retries: number;
+  /** A longer `retryAfterMs` verdict gives up at once. Default: no limit. */
+  maxRetryAfterMs?: number;
+  /** Default true. False: each wait is exactly the doubled step, for a steady polling rhythm. */
+  jitter?: boolean;
+  /** Aborts the wait between attempts; once it is aborted, its reason is thrown as is. */
+  signal?: AbortSignal | undefined;
+  /** Whether a failure is worth another attempt. Default: every failure is. */
+  shouldRetry?(error: unknown, attempt: number): RetryVerdict;
+  /** Called before each wait (to log it, show it); awaited. `attempt` is the one that failed. */
+  onRetry?(retry: { error: unknown; attempt: number; waitMs: number }): void | Promise<void>;
+  /** What is thrown when giving up on `error` after `attempts` attempts. Default: the error itself. */
+  giveUp?(error: unknown, attempts: number): unknown;
+}
+
+/**
+ * Runs `call` until it resolves, a failure is not worth retrying, or the retries are spent; the last
+ * failure is thrown (through `giveUp`). `call` gets the attempt number, from 1.
+ */
+export async function retrying<T>(call: (attempt: number) => Promise<T>, policy: RetryingPolicy): Promise<T> {
+  const { signal } = policy;
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await call(attempt);
+    } catch (error) {
+      if (signal?.aborted === true) throw signal.reason;
+      const verdict = policy.shouldRetry?.(error, attempt) ?? 'retry';
+      const retryAfterMs = typeof verdict === 'object' ? verdict.retryAfterMs : 0;
+      if (
+        verdict === 'give-up' ||
+        attempt > policy.retries ||
+        retryAfterMs > (policy.maxRetryAfterMs ?? Infinity)
+      ) {
+        throw policy.giveUp === undefined ? error : policy.giveUp(error, attempt);
+      }
+      const step =
+        policy.jitter === false
+          ? Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1))
+          : backoffMs(policy, attempt);
+      const waitMs = Math.max(step, retryAfterMs);
+      await policy.onRetry?.({ error, attempt, waitMs });
+      await pause(waitMs, signal);
+    }
+  }
+}
+
+/** Like `sleep`, but an abort throws the signal's reason, as the aborted call itself would. */
+async function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  try {
+    await sleep(ms, signal);
+  } catch (error) {
+    if (signal?.aborted === true) throw signal.reason;
+    throw error;
+  }
+}
+
+/**
+ * An HTTP answer worth another attempt (a 5xx), thrown by a `retrying` call so that the policy weighs it
+ * like a network failure; `giveUp` turns it into the caller's own error.
+ */
+export class RetryableAnswer<A extends { status: number; headers: Headers }> extends Error {
+  override name = 'RetryableAnswer';
+
+  constructor(readonly answer: A) {
+    super(`HTTP ${String(answer.status)}`);
+  }
+}
+
 /** `Retry-After` in ms: delta-seconds or an HTTP date; null when absent or unreadable. */
 export function parseRetryAfter(value: string | null, now: number = Date.now()): number | null {
   if (value === null) return null;
