@@ -139,6 +139,7 @@ export {
   RetryableAnswer,
   retrying,
   sleep,
+  type HttpAnswer,
   type RetryingPolicy,
   type RetryPolicy,
   type RetryVerdict,

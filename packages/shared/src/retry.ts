@@ -96,14 +96,21 @@ async function pause(ms: number, signal: AbortSignal | undefined): Promise<void>
   }
 }
 
+/** An HTTP answer with its body read, as the HTTP clients keep one. */
+export interface HttpAnswer {
+  status: number;
+  headers: Headers;
+  text: string;
+}
+
 /**
  * An HTTP answer worth another attempt (a 5xx), thrown by a `retrying` call so that the policy weighs it
  * like a network failure; `giveUp` turns it into the caller's own error.
  */
-export class RetryableAnswer<A extends { status: number; headers: Headers }> extends Error {
+export class RetryableAnswer extends Error {
   override name = 'RetryableAnswer';
 
-  constructor(readonly answer: A) {
+  constructor(readonly answer: HttpAnswer) {
     super(`HTTP ${String(answer.status)}`);
   }
 }

@@ -251,6 +251,28 @@ describe('Zou client against the fake Zou', () => {
       }
     });
 
+    it('ends the wait between retries at once when the caller aborts, with the abort reason', async () => {
+      const own = await startFakeZou();
+      try {
+        const controller = new AbortController();
+        const logger: ZouLogger = {
+          debug: () => undefined,
+          // Aborted while the client backs off after its first failure, a minute before its next attempt.
+          warn: () => {
+            controller.abort(new Error('job cancelled'));
+          },
+        };
+        const client = clientFor(own, { logger, retryBaseDelayMs: 60_000, retryMaxDelayMs: 60_000 });
+        own.control.failNext(1, 502, { path: '/data/task-types' });
+        const started = performance.now();
+        await expect(client.listTaskTypes({ signal: controller.signal })).rejects.toThrow(/^job cancelled$/);
+        expect(performance.now() - started).toBeLessThan(5_000);
+        expect(own.state.requests).toHaveLength(1);
+      } finally {
+        await own.close();
+      }
+    });
+
     it('names the base URL when Zou stays unreachable', async () => {
       const own = await startFakeZou();
       const client = clientFor(own, { retries: 2 });

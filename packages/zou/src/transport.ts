@@ -1,9 +1,15 @@
-import { setTimeout as delay } from 'node:timers/promises';
 import type { z } from 'zod';
 import { ZouAuthError, ZouError, ZouNetworkError, ZouResponseError } from './errors.ts';
 import { LoginResponse, RefreshResponse, ZouErrorBody } from './schemas.ts';
 import { Semaphore } from './semaphore.ts';
-import { backoffMs, isNotSent, networkReason, parseRetryAfter } from '@kitsu-actions/shared';
+import {
+  RetryableAnswer,
+  isNotSent,
+  networkReason,
+  parseRetryAfter,
+  retrying,
+  type HttpAnswer,
+} from '@kitsu-actions/shared';
 
 /** The subset of a pino logger this package uses. */
 export interface ZouLogger {
@@ -62,12 +68,6 @@ export interface ZouRequest<S extends z.ZodType> {
   idempotent?: boolean;
   /** Aborts the request (and its retries); the abort reason is thrown as is. */
   signal?: AbortSignal;
-}
-
-interface RawAnswer {
-  status: number;
-  headers: Headers;
-  text: string;
 }
 
 // What a JWT may contain: guards headers and the cookie against injection.
@@ -149,7 +149,6 @@ export class ZouTransport {
     const auth = req.auth ?? { kind: 'client' };
     const token = auth.kind === 'client' ? await this.#clientToken() : null;
     const answer = await this.#send(req, auth, token);
-    if (answer.status >= 500) throw new ZouError(this.#errorInit(req, answer));
     return { status: answer.status, body: parseJson(answer.text) };
   }
 
@@ -199,13 +198,10 @@ export class ZouTransport {
     const answer = await this.#send(req, { kind: 'none' }, null);
     if (answer.status >= 400) {
       const init = this.#errorInit(req, answer);
-      if (answer.status < 500) {
-        throw new ZouAuthError(
-          { ...init, zouMessage: init.zouMessage ?? 'wrong email or password' },
-          `the login for ${email}`,
-        );
-      }
-      throw new ZouError(init);
+      throw new ZouAuthError(
+        { ...init, zouMessage: init.zouMessage ?? 'wrong email or password' },
+        `the login for ${email}`,
+      );
     }
     const body = this.#parse({ ...req, schema: LoginResponse }, answer);
     this.#accessToken = body.access_token;
@@ -214,11 +210,12 @@ export class ZouTransport {
     return body.access_token;
   }
 
+  /** One request with its retries: an answer below 500, else ZouError (5xx) or ZouNetworkError. */
   async #send(
     req: Omit<ZouRequest<z.ZodType>, 'schema'>,
     auth: RequestAuth,
     clientToken: string | null,
-  ): Promise<RawAnswer> {
+  ): Promise<HttpAnswer> {
     const url = this.#url(req);
     const headers: Record<string, string> = { accept: 'application/json' };
     if (auth.kind === 'client' && clientToken !== null) headers.authorization = `Bearer ${clientToken}`;
@@ -232,12 +229,11 @@ export class ZouTransport {
       payload = JSON.stringify(req.body);
     }
     const idempotent = req.idempotent ?? req.method !== 'POST';
-    const attempts = this.#retries + 1;
-    for (let attempt = 1; ; attempt += 1) {
-      const started = performance.now();
-      let answer: RawAnswer;
-      try {
-        answer = await this.#semaphore.run(async () => {
+    const route = `/${req.route}`;
+    return retrying(
+      async (attempt) => {
+        const started = performance.now();
+        const answer = await this.#semaphore.run(async () => {
           req.signal?.throwIfAborted();
           const timeout = AbortSignal.timeout(this.#timeoutMs);
           const res = await fetch(url, {
@@ -248,44 +244,53 @@ export class ZouTransport {
           });
           return { status: res.status, headers: res.headers, text: await res.text() };
         });
-      } catch (error) {
-        if (req.signal?.aborted === true) throw req.signal.reason;
-        const reason = this.#networkReason(error);
-        const retryable = idempotent || isNotSent(error);
-        if (!retryable || attempt >= attempts) {
-          throw new ZouNetworkError({
+        const ms = Math.round(performance.now() - started);
+        this.#logger?.debug({ method: req.method, route, status: answer.status, ms, attempt }, 'zou request');
+        if (answer.status >= 500) throw new RetryableAnswer(answer);
+        return answer;
+      },
+      {
+        retries: this.#retries,
+        baseDelayMs: this.#retryBaseDelayMs,
+        maxDelayMs: this.#retryMaxDelayMs,
+        maxRetryAfterMs: this.#maxRetryAfterMs,
+        signal: req.signal,
+        shouldRetry: (error) => {
+          if (!(error instanceof RetryableAnswer)) {
+            return idempotent || isNotSent(error) ? 'retry' : 'give-up';
+          }
+          if (!idempotent && error.answer.status !== 503) return 'give-up';
+          const retryAfterMs = parseRetryAfter(error.answer.headers.get('retry-after'));
+          return retryAfterMs === null ? 'retry' : { retryAfterMs };
+        },
+        onRetry: ({ error, attempt, waitMs }) => {
+          if (error instanceof RetryableAnswer) {
+            this.#logger?.warn(
+              { method: req.method, route, status: error.answer.status, attempt, waitMs },
+              'zou answered a server error, retrying',
+            );
+          } else {
+            this.#logger?.warn(
+              { method: req.method, route, attempt, waitMs, reason: this.#networkReason(error) },
+              'zou unreachable, retrying',
+            );
+          }
+        },
+        giveUp: (error, attempts) => {
+          if (error instanceof RetryableAnswer) {
+            return new ZouError(this.#errorInit(req, error.answer));
+          }
+          return new ZouNetworkError({
             baseUrl: this.baseUrl,
             method: req.method,
-            route: `/${req.route}`,
-            reason,
-            attempts: attempt,
+            route,
+            reason: this.#networkReason(error),
+            attempts,
             cause: error,
           });
-        }
-        const wait = this.#backoff(attempt);
-        this.#logger?.warn(
-          { method: req.method, route: `/${req.route}`, attempt, waitMs: wait, reason },
-          'zou unreachable, retrying',
-        );
-        await delay(wait, undefined, req.signal === undefined ? {} : { signal: req.signal });
-        continue;
-      }
-      const ms = Math.round(performance.now() - started);
-      this.#logger?.debug(
-        { method: req.method, route: `/${req.route}`, status: answer.status, ms, attempt },
-        'zou request',
-      );
-      const retryable = answer.status >= 500 && (idempotent || answer.status === 503);
-      if (!retryable || attempt >= attempts) return answer;
-      const retryAfter = parseRetryAfter(answer.headers.get('retry-after'));
-      if (retryAfter !== null && retryAfter > this.#maxRetryAfterMs) return answer;
-      const wait = Math.max(this.#backoff(attempt), retryAfter ?? 0);
-      this.#logger?.warn(
-        { method: req.method, route: `/${req.route}`, status: answer.status, attempt, waitMs: wait },
-        'zou answered a server error, retrying',
-      );
-      await delay(wait, undefined, req.signal === undefined ? {} : { signal: req.signal });
-    }
+        },
+      },
+    );
   }
 
   #url(req: Pick<ZouRequest<z.ZodType>, 'route' | 'query'>): string {
@@ -297,15 +302,11 @@ export class ZouTransport {
     return `${this.baseUrl}/${req.route}${qs === '' ? '' : `?${qs}`}`;
   }
 
-  #backoff(attempt: number): number {
-    return backoffMs({ baseDelayMs: this.#retryBaseDelayMs, maxDelayMs: this.#retryMaxDelayMs }, attempt);
-  }
-
   #networkReason(error: unknown): string {
     return networkReason(error, this.#timeoutMs);
   }
 
-  #errorInit(req: Pick<ZouRequest<z.ZodType>, 'method' | 'route'>, answer: RawAnswer) {
+  #errorInit(req: Pick<ZouRequest<z.ZodType>, 'method' | 'route'>, answer: HttpAnswer) {
     const body = parseJson(answer.text);
     let zouMessage = this.zouMessageOf(body);
     if (zouMessage === null && body === undefined && answer.text.trim() !== '') {
@@ -327,7 +328,7 @@ export class ZouTransport {
 
   #parse<S extends z.ZodType>(
     req: Pick<ZouRequest<S>, 'method' | 'route' | 'schema'>,
-    answer: RawAnswer,
+    answer: HttpAnswer,
   ): z.infer<S> {
     const init = { baseUrl: this.baseUrl, method: req.method, route: `/${req.route}`, status: answer.status };
     if (req.schema === null) return undefined as z.infer<S>;
