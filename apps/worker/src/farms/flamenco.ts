@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import {
+  FarmError,
   FarmJobGoneError,
   FarmRejectedError,
   FarmResponseError,
@@ -16,14 +17,16 @@ import type {
   RenderFarm,
 } from './farm.ts';
 import {
-  backoffMs,
+  RetryableAnswer,
   defaultRetryPolicy,
   isNotSent,
   networkReason,
   parseRetryAfter,
-  sleep,
+  retrying,
   type FarmJobState,
+  type HttpAnswer,
   type RetryPolicy,
+  type RetryVerdict,
 } from '@kitsu-actions/shared';
 import {
   FlamencoErrorBody,
@@ -51,12 +54,6 @@ interface FlamencoRequest {
   idempotent: boolean;
   /** For messages: "the job submission", "the status of job <id>". */
   what: string;
-}
-
-interface RawAnswer {
-  status: number;
-  headers: Headers;
-  text: string;
 }
 
 const stateOf: Record<FlamencoJobStatusValue, FarmJobState> = {
@@ -124,44 +121,47 @@ export class FlamencoFarm implements RenderFarm<FlamencoSubmittedJob> {
       idempotent: false,
       what: 'the job submission',
     };
-    const attempts = this.#retry.retries + 1;
-    for (let attempt = 1; ; attempt += 1) {
-      let answer: RawAnswer | null = null;
-      let failure: unknown = null;
-      try {
-        answer = await this.#once(req, signal);
-      } catch (error) {
-        if (signal?.aborted === true) throw signal.reason;
-        failure = error;
-      }
-      if (answer !== null && answer.status < 300) {
+    // Set after a failure that may have reached the Manager: look before sending the job again.
+    let lookFirst = false;
+    return retrying(
+      async () => {
+        if (lookFirst) {
+          const found = await this.findBySubmissionKey(submissionKey, { signal });
+          if (found !== undefined) {
+            this.#logger?.warn(
+              { submissionKey, farmJobId: found.farmJobId },
+              'flamenco job was stored after all',
+            );
+            return found;
+          }
+        }
+        const answer = await this.#once(req, signal);
+        if (answer.status >= 500) throw new RetryableAnswer(answer);
+        if (answer.status >= 300) throw this.#rejected('the job', answer);
         const info = this.#parse(req, answer, FlamencoJobInfo);
         this.#logger?.debug({ farmJobId: info.id, submissionKey }, 'flamenco job submitted');
         return this.#refOf(info.id);
-      }
-      if (answer !== null && answer.status < 500) throw this.#rejected('the job', answer);
-      // No answer, or a 5xx: the Manager may or may not have stored the job.
-      const retryAfter = answer?.status === 503 ? parseRetryAfter(answer.headers.get('retry-after')) : null;
-      if (attempt >= attempts || (retryAfter !== null && retryAfter > this.#retry.maxRetryAfterMs)) {
-        throw this.#unavailable(req, answer, failure, attempt);
-      }
-      const waitMs = Math.max(backoffMs(this.#retry, attempt), retryAfter ?? 0);
-      this.#logger?.warn(
-        { submissionKey, attempt, waitMs, status: answer?.status ?? null },
-        'flamenco submission failed, retrying',
-      );
-      await sleep(waitMs, signal);
-      if (failure === null || !isNotSent(failure)) {
-        const found = await this.findBySubmissionKey(submissionKey, { signal });
-        if (found !== undefined) {
+      },
+      {
+        ...this.#retry,
+        signal,
+        shouldRetry: (error) => {
+          // Refused, unreadable, or the lookup failed after its own retries: repeating cannot help.
+          if (error instanceof FarmError) return 'give-up';
+          // No answer, or a 5xx: the Manager may or may not have stored the job.
+          lookFirst = !isNotSent(error);
+          return this.#retryAfter(error);
+        },
+        onRetry: ({ error, attempt, waitMs }) => {
           this.#logger?.warn(
-            { submissionKey, farmJobId: found.farmJobId },
-            'flamenco job was stored after all',
+            { submissionKey, attempt, waitMs, status: statusOf(error) },
+            'flamenco submission failed, retrying',
           );
-          return found;
-        }
-      }
-    }
+        },
+        giveUp: (error, attempts) =>
+          error instanceof FarmError ? error : this.#unavailable(req, error, attempts),
+      },
+    );
   }
 
   async findBySubmissionKey(
@@ -304,41 +304,48 @@ export class FlamencoFarm implements RenderFarm<FlamencoSubmittedJob> {
   }
 
   /** Sends with retries; returns any answer below 500, throws FarmUnavailableError otherwise. */
-  async #call(req: FlamencoRequest, signal: AbortSignal | undefined): Promise<RawAnswer> {
-    const attempts = this.#retry.retries + 1;
-    for (let attempt = 1; ; attempt += 1) {
-      let answer: RawAnswer;
-      try {
-        answer = await this.#once(req, signal);
-      } catch (error) {
-        if (signal?.aborted === true) throw signal.reason;
-        if (!(req.idempotent || isNotSent(error)) || attempt >= attempts) {
-          throw this.#unavailable(req, null, error, attempt);
-        }
-        const waitMs = backoffMs(this.#retry, attempt);
-        this.#logger?.warn(
-          { path: req.path, attempt, waitMs, reason: networkReason(error, this.#timeoutMs) },
-          'flamenco unreachable, retrying',
-        );
-        await sleep(waitMs, signal);
-        continue;
-      }
-      if (answer.status < 500) return answer;
-      const retryAfter = answer.status === 503 ? parseRetryAfter(answer.headers.get('retry-after')) : null;
-      const retryable = req.idempotent || answer.status === 503;
-      if (!retryable || attempt >= attempts || (retryAfter ?? 0) > this.#retry.maxRetryAfterMs) {
-        throw this.#unavailable(req, answer, null, attempt);
-      }
-      const waitMs = Math.max(backoffMs(this.#retry, attempt), retryAfter ?? 0);
-      this.#logger?.warn(
-        { path: req.path, status: answer.status, attempt, waitMs },
-        'flamenco answered a server error, retrying',
-      );
-      await sleep(waitMs, signal);
-    }
+  async #call(req: FlamencoRequest, signal: AbortSignal | undefined): Promise<HttpAnswer> {
+    return retrying(
+      async () => {
+        const answer = await this.#once(req, signal);
+        if (answer.status >= 500) throw new RetryableAnswer(answer);
+        return answer;
+      },
+      {
+        ...this.#retry,
+        signal,
+        shouldRetry: (error) => {
+          if (error instanceof RetryableAnswer) {
+            return req.idempotent || error.answer.status === 503 ? this.#retryAfter(error) : 'give-up';
+          }
+          return req.idempotent || isNotSent(error) ? 'retry' : 'give-up';
+        },
+        onRetry: ({ error, attempt, waitMs }) => {
+          if (error instanceof RetryableAnswer) {
+            this.#logger?.warn(
+              { path: req.path, status: error.answer.status, attempt, waitMs },
+              'flamenco answered a server error, retrying',
+            );
+          } else {
+            this.#logger?.warn(
+              { path: req.path, attempt, waitMs, reason: networkReason(error, this.#timeoutMs) },
+              'flamenco unreachable, retrying',
+            );
+          }
+        },
+        giveUp: (error, attempts) => this.#unavailable(req, error, attempts),
+      },
+    );
   }
 
-  async #once(req: FlamencoRequest, signal: AbortSignal | undefined): Promise<RawAnswer> {
+  /** A 503 means the Manager's database is busy: wait as long as its Retry-After asks. */
+  #retryAfter(error: unknown): RetryVerdict {
+    if (!(error instanceof RetryableAnswer) || error.answer.status !== 503) return 'retry';
+    const retryAfterMs = parseRetryAfter(error.answer.headers.get('retry-after'));
+    return retryAfterMs === null ? 'retry' : { retryAfterMs };
+  }
+
+  async #once(req: FlamencoRequest, signal: AbortSignal | undefined): Promise<HttpAnswer> {
     signal?.throwIfAborted();
     const timeout = AbortSignal.timeout(this.#timeoutMs);
     const headers: Record<string, string> = { accept: 'application/json' };
@@ -354,7 +361,7 @@ export class FlamencoFarm implements RenderFarm<FlamencoSubmittedJob> {
     return { status: res.status, headers: res.headers, text };
   }
 
-  #parse<S extends z.ZodType>(req: FlamencoRequest, answer: RawAnswer, schema: S): z.infer<S> {
+  #parse<S extends z.ZodType>(req: FlamencoRequest, answer: HttpAnswer, schema: S): z.infer<S> {
     let body: unknown;
     try {
       body = JSON.parse(answer.text) as unknown;
@@ -378,7 +385,7 @@ export class FlamencoFarm implements RenderFarm<FlamencoSubmittedJob> {
     return parsed.data;
   }
 
-  #rejected(what: string, answer: RawAnswer): FarmRejectedError {
+  #rejected(what: string, answer: HttpAnswer): FarmRejectedError {
     return new FarmRejectedError({
       farm: 'flamenco',
       farmUrl: this.url,
@@ -388,32 +395,34 @@ export class FlamencoFarm implements RenderFarm<FlamencoSubmittedJob> {
     });
   }
 
-  #unavailable(
-    req: FlamencoRequest,
-    answer: RawAnswer | null,
-    error: unknown,
-    attempts: number,
-  ): FarmUnavailableError {
+  /** After the retries: `failure` is the last answer (a 5xx) or network error. */
+  #unavailable(req: FlamencoRequest, failure: unknown, attempts: number): FarmUnavailableError {
+    const answer = failure instanceof RetryableAnswer ? failure.answer : null;
     return new FarmUnavailableError({
       farm: 'flamenco',
       farmUrl: this.url,
       what: req.what,
       reason:
         answer === null
-          ? networkReason(error, this.#timeoutMs)
+          ? networkReason(failure, this.#timeoutMs)
           : `HTTP ${String(answer.status)}: ${reasonOf(answer)}` +
             (answer.headers.get('retry-after') === null
               ? ''
               : ` (Retry-After ${answer.headers.get('retry-after') ?? ''})`),
       status: answer?.status ?? null,
       attempts,
-      ...(error === null ? {} : { cause: error }),
+      ...(answer === null ? { cause: failure } : {}),
     });
   }
 }
 
+/** The HTTP status of a failed attempt, null when there was no answer. */
+function statusOf(failure: unknown): number | null {
+  return failure instanceof RetryableAnswer ? failure.answer.status : null;
+}
+
 /** What the Manager said: its `message`, else a short excerpt of the body, else the status line. */
-function reasonOf(answer: RawAnswer): string {
+function reasonOf(answer: HttpAnswer): string {
   try {
     const parsed = FlamencoErrorBody.safeParse(JSON.parse(answer.text));
     if (parsed.success) return parsed.data.message;
