@@ -18,10 +18,9 @@ import type {
   RenderFarm,
 } from './farm.ts';
 import {
-  backoffMs,
   defaultRetryPolicy,
   finalFarmStates,
-  sleep,
+  retrying,
   type FarmCancelMode,
   type FarmJobState,
   type RetryPolicy,
@@ -180,24 +179,11 @@ export class AfanasyFarm implements RenderFarm<AfanasyJob> {
     const { signal } = options;
     const message = { job: this.#prepare(job, submissionKey) };
     const what = 'the job submission';
-    const attempts = this.#retry.retries + 1;
-    for (let attempt = 1; ; attempt += 1) {
-      let answer: unknown;
-      try {
-        answer = await this.#once(message, signal);
-      } catch (error) {
-        if (signal?.aborted === true) throw signal.reason;
-        if (!(error instanceof AfanasyWireError)) throw error;
-        if (error.kind === 'protocol') throw this.#unexpected(what, error.message);
-        if (attempt >= attempts) throw this.#unavailable(what, error, attempt);
-        const waitMs = backoffMs(this.#retry, attempt);
-        this.#logger?.warn(
-          { submissionKey, attempt, waitMs, err: error },
-          'afanasy submission failed, retrying',
-        );
-        await sleep(waitMs, signal);
-        // The message may have reached afserver and the answer got lost: look before sending it again.
-        if (error.sent) {
+    // Set when a failed attempt's message may have reached afserver (its answer lost): look before resending.
+    let lookFirst = false;
+    return retrying(
+      async () => {
+        if (lookFirst) {
           const found = await this.findBySubmissionKey(submissionKey, { signal });
           if (found !== undefined) {
             this.#logger?.warn(
@@ -207,13 +193,29 @@ export class AfanasyFarm implements RenderFarm<AfanasyJob> {
             return found;
           }
         }
-        continue;
-      }
-      this.#throwIfRefused('the job', answer);
-      const { id, serial } = this.#parse(what, answer, AfanasySubmitAnswer);
-      this.#logger?.debug({ submissionKey, id, serial }, 'afanasy job submitted');
-      return this.#refOf(id, serial);
-    }
+        const answer = await this.#once(message, signal);
+        this.#throwIfRefused('the job', answer);
+        const { id, serial } = this.#parse(what, answer, AfanasySubmitAnswer);
+        this.#logger?.debug({ submissionKey, id, serial }, 'afanasy job submitted');
+        return this.#refOf(id, serial);
+      },
+      {
+        ...this.#retry,
+        signal,
+        shouldRetry: (error) => {
+          if (!isNetworkFailure(error)) return 'give-up';
+          lookFirst = error.sent;
+          return 'retry';
+        },
+        onRetry: ({ error, attempt, waitMs }) => {
+          this.#logger?.warn(
+            { submissionKey, attempt, waitMs, err: error },
+            'afanasy submission failed, retrying',
+          );
+        },
+        giveUp: (error, attempts) => this.#failure(what, error, attempts),
+      },
+    );
   }
 
   async findBySubmissionKey(
@@ -344,20 +346,22 @@ export class AfanasyFarm implements RenderFarm<AfanasyJob> {
 
   /** Sends a message that is harmless to repeat, with retries on network errors. */
   async #call(message: unknown, what: string, signal: AbortSignal | undefined): Promise<unknown> {
-    const attempts = this.#retry.retries + 1;
-    for (let attempt = 1; ; attempt += 1) {
-      try {
-        return await this.#once(message, signal);
-      } catch (error) {
-        if (signal?.aborted === true) throw signal.reason;
-        if (!(error instanceof AfanasyWireError)) throw error;
-        if (error.kind === 'protocol') throw this.#unexpected(what, error.message);
-        if (attempt >= attempts) throw this.#unavailable(what, error, attempt);
-        const waitMs = backoffMs(this.#retry, attempt);
+    return retrying(() => this.#once(message, signal), {
+      ...this.#retry,
+      signal,
+      shouldRetry: (error) => (isNetworkFailure(error) ? 'retry' : 'give-up'),
+      onRetry: ({ error, attempt, waitMs }) => {
         this.#logger?.warn({ what, attempt, waitMs, err: error }, 'afanasy unreachable, retrying');
-        await sleep(waitMs, signal);
-      }
-    }
+      },
+      giveUp: (error, attempts) => this.#failure(what, error, attempts),
+    });
+  }
+
+  /** What a failed exchange is thrown as: a wire failure in farm terms, anything else as it is. */
+  #failure(what: string, error: unknown, attempts: number): unknown {
+    if (!(error instanceof AfanasyWireError)) return error;
+    if (error.kind === 'protocol') return this.#unexpected(what, error.message);
+    return this.#unavailable(what, error, attempts);
   }
 
   async #once(message: unknown, signal: AbortSignal | undefined): Promise<unknown> {
@@ -403,6 +407,11 @@ export class AfanasyFarm implements RenderFarm<AfanasyJob> {
   #pageOf(id: number, serial: number): string | undefined {
     return this.#jobPageUrl?.replaceAll('{id}', String(id)).replaceAll('{serial}', String(serial));
   }
+}
+
+/** The connection failed or the answer got lost: another exchange may get through. */
+function isNetworkFailure(error: unknown): error is AfanasyWireError {
+  return error instanceof AfanasyWireError && error.kind === 'network';
 }
 
 /** `" RDY RUN"` → {RDY, RUN}. */
