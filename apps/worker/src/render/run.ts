@@ -8,6 +8,7 @@ import {
   outcomeOfRequest,
   type CancelRequest,
   finalFarmStates,
+  retrying,
   type JobKind,
   type Link,
   type RenderEntityType,
@@ -109,36 +110,43 @@ export async function runRender<J>(context: RenderContext, spec: RenderSpec<J>):
     what: string,
     call: () => Promise<T>,
     options: { cancelJustChecked?: boolean } = {},
-  ): Promise<T> => {
-    let waitMs = farms.pollIntervalMs;
-    for (let attempt = 0; ; attempt++) {
-      // A tracking round reads the stored cancel once for all its shots; every retry reads it again.
-      if (attempt > 0 || options.cancelJustChecked !== true) await throwIfCancelled();
-      try {
+  ): Promise<T> =>
+    retrying(
+      async (attempt) => {
+        // A tracking round reads the stored cancel once for all its shots; every retry reads it again.
+        if (attempt > 1 || options.cancelJustChecked !== true) await throwIfCancelled();
         const result = await call();
         unreachableSince = undefined;
         return result;
-      } catch (error) {
-        const cancelled = cancelOf(signal);
-        if (cancelled !== undefined) throw new CancelSeen(cancelled);
-        if (error instanceof FarmRejectedError && !(error instanceof FarmJobGoneError)) {
-          throw new UnrecoverableError(error.message);
-        }
-        if (!(error instanceof FarmUnavailableError)) throw error;
-        unreachableSince ??= Date.now();
-        const downMs = Date.now() - unreachableSince;
-        if (downMs >= farms.unreachableTimeoutMs) {
-          throw new UnrecoverableError(
+      },
+      {
+        // Bounded by time, not attempts; a steady doubling from the poll interval, like the polls.
+        retries: Infinity,
+        baseDelayMs: farms.pollIntervalMs,
+        maxDelayMs: farms.maxPollIntervalMs,
+        jitter: false,
+        signal,
+        shouldRetry: (error) => {
+          if (!(error instanceof FarmUnavailableError)) return 'give-up';
+          unreachableSince ??= Date.now();
+          return Date.now() - unreachableSince >= farms.unreachableTimeoutMs ? 'give-up' : 'retry';
+        },
+        onRetry: async ({ error, waitMs }) => {
+          log.warn({ err: error, what, waitMs }, 'farm unreachable; retrying');
+          await context.progress(progressNow, `${farmWord} is unreachable (${what}); retrying`, linksNow());
+        },
+        giveUp: (error) => {
+          if (error instanceof FarmRejectedError && !(error instanceof FarmJobGoneError)) {
+            return new UnrecoverableError(error.message);
+          }
+          if (!(error instanceof FarmUnavailableError)) return error;
+          const downMs = Date.now() - (unreachableSince ?? Date.now());
+          return new UnrecoverableError(
             `${farmWord} stayed unreachable for ${Math.round(downMs / 1000)} s (${what}): ${error.message}`,
           );
-        }
-        log.warn({ err: error, what, waitMs }, 'farm unreachable; retrying');
-        await context.progress(progressNow, `${farmWord} is unreachable (${what}); retrying`, linksNow());
-        await pause(waitMs);
-        waitMs = Math.min(waitMs * 2, farms.maxPollIntervalMs);
-      }
-    }
-  };
+        },
+      },
+    );
 
   const throwIfCancelled = async (): Promise<void> => {
     const fromSignal = cancelOf(signal);
