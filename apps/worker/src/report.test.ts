@@ -223,7 +223,7 @@ describe('a cancelled render in Kitsu', () => {
     const submitted = (): number =>
       world.flamenco.state.submissions.filter(
         (submission) =>
-          (submission.body['metadata'] as Record<string, string>)['kitsu_actions_job_id'] === id,
+          (submission.body['metadata'] as Record<string, string>)['kitsu_actions_bull_job_id'] === id,
       ).length;
     await world.until(() => submitted() === world.lightingTasks.length, 'every shot on the farm');
     expect((await world.queues.cancel(id, { by: canceller }, 60)).outcome).toBe('requested');

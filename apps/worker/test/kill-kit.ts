@@ -1,5 +1,6 @@
 import type { FarmKind } from '@kitsu-actions/shared';
 import { spawnService, type ServiceProcess } from '@kitsu-actions/testing';
+import { farmJobFields } from '../src/farms/index.ts';
 import { catalogueFile, renderCatalogueYaml, type RenderWorld } from './render-kit.ts';
 
 /** Where the worker process is killed: before any submit, between the k-th submit and its record, while tracking. */
@@ -11,12 +12,12 @@ export function farmSubmissions(world: RenderWorld, farm: FarmKind, jobId: strin
   if (farm === 'flamenco') {
     return world.flamenco.state.submissions
       .map((submission) => submission.body['metadata'] as Record<string, string>)
-      .filter((metadata) => metadata['kitsu_actions_job_id'] === jobId)
+      .filter((metadata) => metadata[farmJobFields.bullJobId] === jobId)
       .map((metadata) => metadata['kitsu_task_id'] ?? '');
   }
   return world.afanasy.state.submissions
     .map((submission) => JSON.parse(String(submission.job['custom_data'])) as Record<string, string>)
-    .filter((custom) => custom['kitsu_actions_job_id'] === jobId)
+    .filter((custom) => custom[farmJobFields.bullJobId] === jobId)
     .map((custom) => custom['kitsu_task_id'] ?? '');
 }
 

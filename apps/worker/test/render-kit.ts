@@ -7,11 +7,14 @@ import {
   JobProgress,
   JobQueues,
   createRedis,
+  jobDataOf,
   loadConfig,
   parseCatalogue,
   type VerifiedRequest,
   type Catalogue,
+  type CatalogueAction,
   type Config,
+  type JobData,
   type JobStatusView,
 } from '@kitsu-actions/shared';
 import {
@@ -91,6 +94,8 @@ export interface RenderWorld {
   lightingTasks: string[];
   /** Queues a job as the receiver would (the manager asked for it). */
   enqueue(actionId: string, taskIds: string[]): Promise<string>;
+  /** The data such a job carries, for a handler run directly (no queue, no worker). */
+  jobData(actionId: string, taskIds: string[]): JobData;
   view(jobId: string): Promise<JobStatusView | undefined>;
   /** Waits for the job's final event (not a timer), then returns its status view. */
   finished(jobId: string, timeoutMs?: number): Promise<JobStatusView>;
@@ -162,6 +167,23 @@ export async function startRenderWorld(
     }
     return found.events;
   };
+  /** A click on the action by the lighting artist, as the receiver makes it. */
+  const requestOf = (actionId: string, taskIds: string[]): [CatalogueAction, VerifiedRequest] => {
+    const action = catalogue.actions.find((item) => item.id === actionId);
+    if (action === undefined) throw new Error(`no action ${actionId}`);
+    const request: VerifiedRequest = {
+      actionId,
+      personId: zou.seed.ids.persons.lighter,
+      personEmail: 'lena.becker@studio.example',
+      projectId: zou.seed.ids.projects.spf,
+      taskIds,
+      entityType: 'shot',
+      origin: {},
+      mode: 'form',
+      receivedAt: new Date().toISOString(),
+    };
+    return [action, request];
+  };
   const progress = new Map<string, JobProgress[]>();
   (await eventsOf('render')).on('progress', ({ jobId, data }) => {
     const parsed = JobProgress.safeParse(data);
@@ -180,21 +202,9 @@ export async function startRenderWorld(
     connection,
     lightingTasks,
     async enqueue(actionId, taskIds) {
-      const action = catalogue.actions.find((item) => item.id === actionId);
-      if (action === undefined) throw new Error(`no action ${actionId}`);
-      const request: VerifiedRequest = {
-        actionId,
-        personId: zou.seed.ids.persons.lighter,
-        personEmail: 'lena.becker@studio.example',
-        projectId: zou.seed.ids.projects.spf,
-        taskIds,
-        entityType: 'shot',
-        origin: {},
-        mode: 'form',
-        receivedAt: new Date().toISOString(),
-      };
-      return (await queues.enqueue(action, request)).id;
+      return (await queues.enqueue(...requestOf(actionId, taskIds))).id;
     },
+    jobData: (actionId, taskIds) => jobDataOf(...requestOf(actionId, taskIds)),
     progress: (jobId) => progress.get(jobId) ?? [],
     runFarms() {
       clock ??= setInterval(() => {

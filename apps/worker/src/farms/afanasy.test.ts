@@ -78,7 +78,7 @@ describe('Afanasy adapter', () => {
     expect(JSON.parse(String(submission?.job['custom_data']))).toEqual({
       kitsu_task: 'task-1',
       kitsu_project: 'project-1',
-      kitsu_actions_job: 'job-42:shot-sh010',
+      kitsu_actions_submission_key: 'job-42:shot-sh010',
     });
 
     expect(await farm.status(ref)).toMatchObject({ state: 'queued', percent: 0, url: ref.url });
@@ -178,6 +178,39 @@ describe('Afanasy adapter', () => {
     expect(await restarted.findBySubmissionKey('job-7:shot-sh020')).toEqual(ref);
     expect(await restarted.findBySubmissionKey('job-7:shot-sh030')).toBeUndefined();
     expect(fake.state.submissions).toHaveLength(3);
+  });
+
+  it('finds a job submitted under the field names of earlier versions, after an upgrade', async () => {
+    // Sent as a version before the rename sent it: the submission key under `kitsu_actions_job`, our job id
+    // under `kitsu_actions_job_id`.
+    const custom = { kitsu_task: 'task-1', kitsu_actions_job: 'job-3/task-1', kitsu_actions_job_id: 'job-3' };
+    const answer = await exchange(
+      {
+        job: {
+          ...renderJob(),
+          user_name: 'kitsu-actions',
+          host_name: 'worker-test',
+          custom_data: JSON.stringify(custom),
+          blocks: [{ ...renderJob().blocks[0], flags: 1 }],
+        },
+      },
+      { host: fake.host, port: fake.port, timeoutMs: 1000 },
+    );
+    expect(answer).toEqual({ id: 2, serial: 1 });
+    await farm.submit(renderJob(), 'job-4/task-1');
+
+    const upgraded = adapter();
+    expect(await upgraded.findBySubmissionKey('job-3/task-1')).toEqual({
+      farm: 'afanasy',
+      farmJobId: '1',
+      url: 'http://afanasy.example/?job=2&serial=1',
+    });
+    // Our job id alone is not a submission key, under either name.
+    expect(await upgraded.findBySubmissionKey('job-3')).toBeUndefined();
+    expect(fake.state.submissions).toHaveLength(2);
+    expect(JSON.parse(String(fake.state.submissions[1]?.job['custom_data']))).not.toHaveProperty(
+      'kitsu_actions_job',
+    );
   });
 
   it('never submits twice when the answer is cut: looks the key up before retrying', async () => {

@@ -6,7 +6,8 @@ import {
   FarmRejectedError,
   FarmResponseError,
   FarmUnavailableError,
-  SUBMISSION_KEY_FIELD,
+  carriesSubmissionKey,
+  farmJobFields,
   summarizeIssues,
 } from './farm.ts';
 import type {
@@ -224,7 +225,10 @@ export class AfanasyFarm implements RenderFarm<AfanasyJob> {
   ): Promise<FarmJobRef | undefined> {
     const jobs = await this.#jobs({ type: 'jobs' }, 'the job list', options.signal);
     const matches = jobs
-      .filter((job) => job.serial !== undefined && keyOf(job.custom_data) === submissionKey)
+      .filter(
+        (job) =>
+          job.serial !== undefined && carriesSubmissionKey(customDataOf(job.custom_data), submissionKey),
+      )
       .sort((a, b) => (a.serial ?? 0) - (b.serial ?? 0));
     const [first] = matches;
     if (first?.serial === undefined) return undefined;
@@ -303,7 +307,7 @@ export class AfanasyFarm implements RenderFarm<AfanasyJob> {
     }
     const { custom_data: custom, user_name, host_name, blocks, ...rest } = parsed.data;
     const customData =
-      submissionKey === null ? { ...custom } : { ...custom, [SUBMISSION_KEY_FIELD]: submissionKey };
+      submissionKey === null ? { ...custom } : { ...custom, [farmJobFields.submissionKey]: submissionKey };
     return {
       ...rest,
       user_name: user_name ?? this.#userName,
@@ -428,17 +432,14 @@ function stateOf(tokens: Set<string>): FarmJobState {
   return 'queued';
 }
 
-/** Our submission key in a job's custom_data, which anyone may have filled with anything. */
-function keyOf(customData: string | undefined): string | undefined {
-  if (customData === undefined || customData === '') return undefined;
+/** A job's custom_data as fields; empty when it is not a JSON object (anyone may fill it with anything). */
+function customDataOf(customData: string | undefined): Record<string, unknown> {
+  if (customData === undefined || customData === '') return {};
   try {
     const parsed = JSON.parse(customData) as unknown;
-    if (parsed !== null && typeof parsed === 'object' && SUBMISSION_KEY_FIELD in parsed) {
-      const value = (parsed as Record<string, unknown>)[SUBMISSION_KEY_FIELD];
-      return typeof value === 'string' ? value : undefined;
-    }
+    if (parsed !== null && typeof parsed === 'object') return parsed as Record<string, unknown>;
   } catch {
     // custom_data of a job someone else submitted, not JSON: not ours.
   }
-  return undefined;
+  return {};
 }

@@ -22,8 +22,36 @@ export const FarmJobStatus = z.object({
 });
 export type FarmJobStatus = z.infer<typeof FarmJobStatus>;
 
-/** The key written into the farm job (Flamenco metadata, Afanasy custom_data) to find it after a crash. */
-export const SUBMISSION_KEY_FIELD = 'kitsu_actions_job';
+/**
+ * Fields of ours in every farm job (Flamenco metadata, Afanasy custom_data). Plain snake_case names: the
+ * Flamenco Manager wants metadata keys without dots. New farm jobs carry these names only.
+ */
+export const farmJobFields = {
+  /** `<our job id>/<Kitsu task id>`: how a restarted worker finds the farm job instead of submitting again. */
+  submissionKey: 'kitsu_actions_submission_key',
+  /** Our job's (BullMQ) id, for people and scripts looking at the farm; never looked up by us. */
+  bullJobId: 'kitsu_actions_bull_job_id',
+} as const;
+
+/**
+ * The same fields as earlier versions named them, one word apart and easily confused. Never written. The
+ * submission key is still read under its old name, so a farm job submitted before an upgrade is found again.
+ */
+export const legacyFarmJobFields = {
+  submissionKey: 'kitsu_actions_job',
+  bullJobId: 'kitsu_actions_job_id',
+} as const;
+
+/** Whether a farm job's fields carry `submissionKey`, under its name or its earlier one. */
+export function carriesSubmissionKey(
+  fields: Readonly<Record<string, unknown>>,
+  submissionKey: string,
+): boolean {
+  return (
+    fields[farmJobFields.submissionKey] === submissionKey ||
+    fields[legacyFarmJobFields.submissionKey] === submissionKey
+  );
+}
 
 export interface FarmCallOptions {
   /** Aborts the call and its retries; the abort reason is thrown as is. */

@@ -62,7 +62,7 @@ describe('Flamenco adapter', () => {
     expect(submission?.body['metadata']).toEqual({
       kitsu_task: 'task-1',
       kitsu_project: 'project-1',
-      kitsu_actions_job: 'job-42:shot-sh010',
+      kitsu_actions_submission_key: 'job-42:shot-sh010',
     });
     expect(fake.state.requests.map((r) => `${r.method} ${r.path} ${String(r.status)}`)).toEqual([
       'POST /api/v3/jobs/check 204',
@@ -126,6 +126,35 @@ describe('Flamenco adapter', () => {
     expect(await restarted.findBySubmissionKey('job-7:shot-sh030')).toBeUndefined();
     expect(fake.state.submissions).toHaveLength(2);
     expect(fake.control.requests({ method: 'POST', path: '/api/v3/jobs/query' })).toHaveLength(0);
+  });
+
+  it('finds a job submitted under the field names of earlier versions, after an upgrade', async () => {
+    // Sent as a version before the rename sent it: the submission key under `kitsu_actions_job`, our job id
+    // under `kitsu_actions_job_id`.
+    const metadata = {
+      kitsu_task: 'task-1',
+      kitsu_actions_job: 'job-3/task-1',
+      kitsu_actions_job_id: 'job-3',
+    };
+    const res = await fetch(`${fake.url}/api/v3/jobs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(renderJob({ metadata })),
+    });
+    expect(res.status).toBe(200);
+    const { id } = (await res.json()) as { id: string };
+    await farm.submit(renderJob(), 'job-4/task-1');
+
+    const upgraded = new FlamencoFarm({ url: fake.url, retry: fastRetry });
+    expect(await upgraded.findBySubmissionKey('job-3/task-1')).toEqual({
+      farm: 'flamenco',
+      farmJobId: id,
+      url: `${fake.url}/app/jobs/${id}`,
+    });
+    // Our job id alone is not a submission key, under either name.
+    expect(await upgraded.findBySubmissionKey('job-3')).toBeUndefined();
+    expect(fake.state.submissions).toHaveLength(2);
+    expect(fake.state.submissions[1]?.body['metadata']).not.toHaveProperty('kitsu_actions_job');
   });
 
   it('never submits twice when the answer is lost: looks the key up before retrying', async () => {

@@ -5,7 +5,8 @@ import {
   FarmRejectedError,
   FarmResponseError,
   FarmUnavailableError,
-  SUBMISSION_KEY_FIELD,
+  carriesSubmissionKey,
+  farmJobFields,
   summarizeIssues,
 } from './farm.ts';
 import type {
@@ -179,7 +180,7 @@ export class FlamencoFarm implements RenderFarm<FlamencoSubmittedJob> {
     if (answer.status >= 300) throw this.#rejected('the job list', answer);
     const { jobs } = this.#parse(req, answer, FlamencoJobList);
     const matches = jobs
-      .filter((job) => job.metadata?.[SUBMISSION_KEY_FIELD] === submissionKey)
+      .filter((job) => carriesSubmissionKey(job.metadata ?? {}, submissionKey))
       .sort((a, b) => (a.created ?? '').localeCompare(b.created ?? ''));
     const [first] = matches;
     if (first === undefined) return undefined;
@@ -250,7 +251,10 @@ export class FlamencoFarm implements RenderFarm<FlamencoSubmittedJob> {
       });
     }
     if (submissionKey === null) return parsed.data;
-    return { ...parsed.data, metadata: { ...parsed.data.metadata, [SUBMISSION_KEY_FIELD]: submissionKey } };
+    return {
+      ...parsed.data,
+      metadata: { ...parsed.data.metadata, [farmJobFields.submissionKey]: submissionKey },
+    };
   }
 
   async #check(body: FlamencoSubmittedJob, signal: AbortSignal | undefined): Promise<void> {

@@ -1,10 +1,21 @@
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { Job, UnrecoverableError } from 'bullmq';
-import { FlamencoRenderOptions, JobData, RenderResult, createLogger } from '@kitsu-actions/shared';
+import {
+  CgruRenderOptions,
+  FlamencoRenderOptions,
+  JobData,
+  RenderResult,
+  createLogger,
+  type FarmKind,
+} from '@kitsu-actions/shared';
 import { createZouClient } from '@kitsu-actions/zou';
-import { SUBMISSION_KEY_FIELD, createFarms } from '../farms/index.ts';
+import { exchange } from '../farms/afanasy-wire.ts';
+import { createFarms } from '../farms/index.ts';
+import type { HandlerContext } from '../handlers/types.ts';
 import { startWorkers, type WorkerSet } from '../workers.ts';
 import { handlers } from '../handlers/index.ts';
+import { renderCgruHandler } from '../handlers/render-cgru/index.ts';
 import { renderFlamencoHandler } from '../handlers/render-flamenco/index.ts';
 import { isKindJob } from '../handlers/types.ts';
 import { startRenderWorld, type RenderWorld } from '../../test/render-kit.ts';
@@ -34,7 +45,8 @@ const frameCounts = [48, 72, 60];
 
 function flamencoSubmissionsOf(jobId: string) {
   return world.flamenco.state.submissions.filter(
-    (submission) => (submission.body['metadata'] as Record<string, string>)['kitsu_actions_job_id'] === jobId,
+    (submission) =>
+      (submission.body['metadata'] as Record<string, string>)['kitsu_actions_bull_job_id'] === jobId,
   );
 }
 
@@ -73,8 +85,8 @@ describe('render.flamenco', () => {
       expect(body['metadata']).toMatchObject({
         kitsu_task_id: taskId,
         kitsu_project_id: world.zou.seed.ids.projects.spf,
-        kitsu_actions_job_id: jobId,
-        [SUBMISSION_KEY_FIELD]: `${jobId}/${taskId}`,
+        kitsu_actions_bull_job_id: jobId,
+        kitsu_actions_submission_key: `${jobId}/${taskId}`,
       });
     });
     // Each job was dry-run first.
@@ -193,8 +205,8 @@ describe('render.cgru', () => {
       expect(job['priority']).toBe(120);
       expect(JSON.parse(String(job['custom_data']))).toMatchObject({
         kitsu_task_id: taskId,
-        kitsu_actions_job_id: jobId,
-        [SUBMISSION_KEY_FIELD]: `${jobId}/${taskId}`,
+        kitsu_actions_bull_job_id: jobId,
+        kitsu_actions_submission_key: `${jobId}/${taskId}`,
       });
       expect(job['blocks']).toEqual([
         expect.objectContaining({
@@ -299,4 +311,119 @@ describe('render without Kitsu or without the farm', () => {
     await expect(noFarm).rejects.toThrow(/no Flamenco configured \(FLAMENCO_URL is not set\)/);
     await world.finished(jobId);
   });
+});
+
+/**
+ * Submits the farm job of one shot as versions before the field rename did: the submission key under
+ * `kitsu_actions_job`, our job id under `kitsu_actions_job_id`. Returns its farm job id.
+ */
+async function submitAsEarlierVersion(farm: FarmKind, jobId: string, taskId: string): Promise<string> {
+  const fields = {
+    kitsu_task_id: taskId,
+    kitsu_actions_job: `${jobId}/${taskId}`,
+    kitsu_actions_job_id: jobId,
+  };
+  if (farm === 'flamenco') {
+    const res = await fetch(`${world.flamenco.url}/api/v3/jobs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        name: 'SPF SQ010 SH010 Lighting',
+        type: 'simple-blender-render',
+        priority: 60,
+        submitter_platform: 'linux',
+        settings: {
+          blendfile: '/prod/SPF/SQ010/SH010/lighting.blend',
+          frames: '1001-1048',
+          chunk_size: 40,
+          render_output_path: '/render/SPF/E01/SQ010/SH010/Lighting/######',
+        },
+        metadata: fields,
+      }),
+    });
+    if (res.status !== 200) throw new Error(`the fake Manager refused the job: ${await res.text()}`);
+    return ((await res.json()) as { id: string }).id;
+  }
+  const answer = await exchange(
+    {
+      job: {
+        name: 'SPF SQ010 SH010 Lighting',
+        user_name: 'kitsu-actions',
+        host_name: 'render-worker-1',
+        priority: 120,
+        custom_data: JSON.stringify(fields),
+        blocks: [
+          {
+            name: 'SH010',
+            service: 'blender',
+            flags: 1,
+            frame_first: 1001,
+            frame_last: 1048,
+            frames_per_task: 40,
+            frames_inc: 1,
+            command: 'blender -b /prod/SPF/SQ010/SH010/lighting.blend -o /render/SH010/#### -f @#@',
+          },
+        ],
+      },
+    },
+    { host: world.afanasy.host, port: world.afanasy.port, timeoutMs: 3000 },
+  );
+  return String((answer as { serial: number }).serial);
+}
+
+describe('render after an upgrade', () => {
+  it.each([
+    ['render-flamenco', 'flamenco'],
+    ['render-cgru', 'afanasy'],
+  ] as const)(
+    '%s finds the farm job an earlier version submitted under the old field names, and submits none',
+    async (actionId, farm) => {
+      const taskId = world.lightingTasks[0] ?? '';
+      const jobId = `render-${randomUUID()}`;
+      const key = `${jobId}/${taskId}`;
+      // Where the earlier worker died: the key recorded with our job, the farm job submitted, its ref not.
+      const farmJobId = await submitAsEarlierVersion(farm, jobId, taskId);
+      const records = new Map([[`shot:${taskId}`, JSON.stringify({ key })]]);
+      const data = world.jobData(actionId, [taskId]);
+      const log = createLogger({ level: 'silent', name: 'render-test' });
+      const context: Omit<HandlerContext<'render.flamenco'>, 'options'> = {
+        job: new Job(world.queues.queue('render'), data.action.kind, data, {}, jobId),
+        data,
+        log,
+        signal: new AbortController().signal,
+        publicUrl: 'https://kitsu.studio.example',
+        resultPageBytes: world.config.storage.resultPageBytes,
+        progress: () => Promise.resolve(),
+        zou: createZouClient({ baseUrl: world.zou.url, auth: { token: world.zou.seed.botToken } }),
+        farms: createFarms(world.config, log),
+        store: {
+          read: () => Promise.resolve(Object.fromEntries(records)),
+          write: (field, value) => {
+            records.set(field, value);
+            return Promise.resolve();
+          },
+          cancelRequest: () => Promise.resolve(undefined),
+        },
+      };
+      const result =
+        farm === 'flamenco'
+          ? await renderFlamencoHandler({
+              ...context,
+              options: FlamencoRenderOptions.parse(data.action.options),
+            })
+          : await renderCgruHandler({ ...context, options: CgruRenderOptions.parse(data.action.options) });
+
+      expect(result.shots).toMatchObject([{ taskId, farmJobId, state: 'completed' }]);
+      expect(JSON.parse(records.get(`shot:${taskId}`) ?? 'null')).toMatchObject({
+        key,
+        ref: { farm, farmJobId },
+      });
+      const carrying = (text: string) => text.includes(key);
+      const submissions =
+        farm === 'flamenco'
+          ? world.flamenco.state.submissions.filter((s) => carrying(JSON.stringify(s.body)))
+          : world.afanasy.state.submissions.filter((s) => carrying(JSON.stringify(s.job)));
+      expect(submissions).toHaveLength(1);
+    },
+  );
 });

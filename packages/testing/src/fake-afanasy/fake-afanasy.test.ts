@@ -36,7 +36,7 @@ function renderJob(overrides: Record<string, unknown> = {}, block: Record<string
     user_name: 'kitsu-actions',
     host_name: 'worker-1',
     priority: 99,
-    custom_data: JSON.stringify({ kitsu_actions_job: 'key-1' }),
+    custom_data: JSON.stringify({ kitsu_actions_submission_key: 'key-1' }),
     blocks: [
       {
         name: 'render',
@@ -177,7 +177,7 @@ describe('fake afserver', () => {
     const { id } = (await send(farm, { job: renderJob() })) as { id: number };
     let [job] = await jobs(farm, { ids: [id] });
     expect(job?.state).toBe(' RDY');
-    expect(job?.custom_data).toBe(JSON.stringify({ kitsu_actions_job: 'key-1' }));
+    expect(job?.custom_data).toBe(JSON.stringify({ kitsu_actions_submission_key: 'key-1' }));
     expect(job?.blocks[0]).toMatchObject({ tasks_num: 5, frame_first: 1001, frame_last: 1048 });
     expect(job?.blocks[0]).not.toHaveProperty('p_percentage');
     expect(job?.blocks[0]).not.toHaveProperty('p_tasks_done');

@@ -41,7 +41,7 @@ function validJob(overrides: Record<string, unknown> = {}): Record<string, unkno
       image_file_extension: '.png',
       has_previews: false,
     },
-    metadata: { kitsu_actions_job: 'key-1', kitsu_task: 'task-1' },
+    metadata: { kitsu_actions_submission_key: 'key-1', kitsu_task: 'task-1' },
     ...overrides,
   };
 }
@@ -75,7 +75,7 @@ describe('fake Flamenco Manager', () => {
       activity: '',
       steps_completed: 0,
       steps_total: 5,
-      metadata: { kitsu_actions_job: 'key-1', kitsu_task: 'task-1' },
+      metadata: { kitsu_actions_submission_key: 'key-1', kitsu_task: 'task-1' },
     });
     expect(typeof reply.body['created']).toBe('string');
     expect(typeof reply.body['updated']).toBe('string');

@@ -1,5 +1,5 @@
 import { farmNames, renderTemplateText, type CgruRenderOptions } from '@kitsu-actions/shared';
-import type { AfanasyJob } from '../../farms/index.ts';
+import { farmJobFields, type AfanasyJob } from '../../farms/index.ts';
 import type { ShotPlan } from '../../render/plan.ts';
 import { runRender } from '../../render/run.ts';
 import type { Handler } from '../types.ts';
@@ -19,7 +19,7 @@ export function afanasyJobOf(
       kitsu_task_id: plan.task.id,
       kitsu_project_id: plan.project.id,
       kitsu_entity: plan.label,
-      kitsu_actions_job_id: ids.jobId,
+      [farmJobFields.bullJobId]: ids.jobId,
       kitsu_actions_action: ids.actionId,
     },
     blocks: [

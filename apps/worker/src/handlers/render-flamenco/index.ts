@@ -4,7 +4,7 @@ import {
   renderTemplateText,
   type FlamencoRenderOptions,
 } from '@kitsu-actions/shared';
-import type { FlamencoSubmittedJob } from '../../farms/index.ts';
+import { farmJobFields, type FlamencoSubmittedJob } from '../../farms/index.ts';
 import type { ShotPlan } from '../../render/plan.ts';
 import { runRender } from '../../render/run.ts';
 import type { Handler } from '../types.ts';
@@ -17,7 +17,7 @@ function metadataOf(plan: ShotPlan, jobId: string, actionId: string): Record<str
     kitsu_project: plan.project.name,
     kitsu_entity_id: plan.entity.id,
     kitsu_entity: plan.label,
-    kitsu_actions_job_id: jobId,
+    [farmJobFields.bullJobId]: jobId,
     kitsu_actions_action: actionId,
   };
 }
