@@ -54,12 +54,7 @@ export default tseslint.config(
   {
     // What the apps run never loads the fakes: only tests (*.test.ts, apps/*/test/) import packages/testing.
     files: ['apps/*/src/**/*.ts'],
-    ignores: [
-      '**/*.test.ts',
-      // Test kits that still sit beside the render handler's tests.
-      'apps/worker/src/handlers/render/test-kit.ts',
-      'apps/worker/src/handlers/render/kill-kit.ts',
-    ],
+    ignores: ['**/*.test.ts'],
     rules: {
       'no-restricted-imports': [
         'error',

@@ -1,7 +1,7 @@
 import type { FarmKind } from '@kitsu-actions/shared';
 import { spawnService, type ServiceProcess } from '@kitsu-actions/testing';
 import { farmJobFields } from '../src/farms/index.ts';
-import { catalogueFile, renderCatalogueYaml, type RenderWorld } from './render-kit.ts';
+import { renderCatalogue, type RenderWorld } from './render-kit.ts';
 
 /** Where the worker process is killed: before any submit, between the k-th submit and its record, while tracking. */
 export type KillPoint =
@@ -57,7 +57,7 @@ export async function killAndRestart(
   jobs = 2,
 ): Promise<{ jobIds: string[]; states: string[]; submissions: string[][]; output: string }> {
   const actionId = farm === 'flamenco' ? 'render-flamenco' : 'render-cgru';
-  const file = catalogueFile(renderCatalogueYaml);
+  const file = renderCatalogue.file;
   const tasks = world.lightingTasks;
   if (point.at === 'before-submit') world.zou.control.slow(60_000, { path: /^\/data\/tasks\// });
   if (point.at === 'after-submit') holdSubmission(world, farm, tasks[point.shot - 1] ?? '');

@@ -1,7 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { Job, QueueEvents } from 'bullmq';
 import {
   JobProgress,
@@ -18,6 +15,7 @@ import {
   type JobStatusView,
 } from '@kitsu-actions/shared';
 import {
+  catalogueFixture,
   startFakeAfanasy,
   startFakeFlamenco,
   startFakeZou,
@@ -27,57 +25,8 @@ import {
 } from '@kitsu-actions/testing';
 import type { Redis } from 'ioredis';
 
-/** The render actions the tests run: small chunks so the fakes finish in a fraction of a second. */
-export const renderCatalogueYaml = `
-actions:
-  - id: render-flamenco
-    name: Render lighting on Flamenco
-    kind: render.flamenco
-    entityType: shot
-    report: { comment: true }
-    options:
-      priority: 60
-      settings:
-        blendfile: "/prod/{project.code}/{sequence.name}/{shot.name}/lighting.blend"
-        render_output_root: "/render/{project.code}"
-        render_output_path: "/render/{project.code}/{episode.name}/{sequence.name}/{shot.name}/{taskType.name}/######"
-        chunk_size: 40
-        format: PNG
-  - id: render-cgru
-    name: Render lighting on CGRU
-    kind: render.cgru
-    entityType: shot
-    report: { comment: true }
-    options:
-      service: blender
-      framesPerTask: 40
-      priority: 120
-      command: "blender -b /prod/{project.code}/{sequence.name}/{shot.name}/lighting.blend -o /render/{shot.name}/#### -f @#@"
-      workingDirectory: "/prod/{project.code}"
-      cancelMode: delete
-  - id: render-cgru-stop
-    name: Render on CGRU (stop on cancel)
-    kind: render.cgru
-    options:
-      command: "blender -b /prod/{shot.name}.blend -f @#@"
-      cancelMode: stop
-  - id: render-any
-    name: Render anything on Flamenco
-    kind: render.flamenco
-    options:
-      allowEntityTypes: [shot, asset]
-      settings:
-        blendfile: "/prod/{entity.name}.blend"
-        render_output_path: "/render/{entity.name}/######"
-`;
-
-/** Writes YAML to a file of its own, for a worker process (it reads ACTIONS_FILE). */
-export function catalogueFile(yaml: string): string {
-  const dir = mkdtempSync(path.join(tmpdir(), 'kitsu-actions-'));
-  const file = path.join(dir, 'actions.yaml');
-  writeFileSync(file, yaml);
-  return file;
-}
+/** The render actions the tests run (small chunks, so the fakes finish in a fraction of a second). */
+export const renderCatalogue = catalogueFixture('render');
 
 export interface RenderWorld {
   zou: FakeZou;
@@ -145,7 +94,7 @@ export async function startRenderWorld(
     ...overrides,
   };
   const config = loadConfig(env);
-  const catalogue = parseCatalogue(renderCatalogueYaml, 'render test catalogue');
+  const catalogue = parseCatalogue(renderCatalogue.yaml, renderCatalogue.file);
   const connection = createRedis(redisUrl, 'producer', 2000);
   connection.on('error', () => undefined);
   await new Promise<void>((resolve) => connection.once('ready', resolve));

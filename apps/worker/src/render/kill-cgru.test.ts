@@ -1,12 +1,7 @@
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { spawnService } from '@kitsu-actions/testing';
 import { killAndRestart, killPoints } from '../../test/kill-kit.ts';
-import {
-  catalogueFile,
-  renderCatalogueYaml,
-  startRenderWorld,
-  type RenderWorld,
-} from '../../test/render-kit.ts';
+import { renderCatalogue, startRenderWorld, type RenderWorld } from '../../test/render-kit.ts';
 
 // Five kill points, two jobs of three shots each per kill: ten runs on Afanasy, each shot checked
 // against the fake farm's own record of what it received.
@@ -40,7 +35,7 @@ describe('worker start-up', () => {
     world = await startRenderWorld(inject('redisUrl'), { tick: false });
     const env: Record<string, string> = {
       ...world.env,
-      ACTIONS_FILE: catalogueFile(renderCatalogueYaml),
+      ACTIONS_FILE: renderCatalogue.file,
       LOG_LEVEL: 'info',
     };
     delete env['AFANASY_HOST'];

@@ -1,12 +1,7 @@
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { spawnService } from '@kitsu-actions/testing';
 import { farmSubmissions, killAndRestart, killPoints } from '../../test/kill-kit.ts';
-import {
-  catalogueFile,
-  renderCatalogueYaml,
-  startRenderWorld,
-  type RenderWorld,
-} from '../../test/render-kit.ts';
+import { renderCatalogue, startRenderWorld, type RenderWorld } from '../../test/render-kit.ts';
 
 // Five kill points, two jobs of three shots each per kill: ten runs on Flamenco, each shot checked
 // against the fake farm's own record of what it received.
@@ -39,7 +34,7 @@ describe('render.flamenco: a worker stopped with SIGTERM', () => {
   it('hands its tracking jobs back to the queue at once; the next worker finishes them', async () => {
     world = await startRenderWorld(inject('redisUrl'), { tick: false });
     const current = world;
-    const env = { ...current.env, ACTIONS_FILE: catalogueFile(renderCatalogueYaml), LOG_LEVEL: 'info' };
+    const env = { ...current.env, ACTIONS_FILE: renderCatalogue.file, LOG_LEVEL: 'info' };
     const first = spawnService('apps/worker/src/main.ts', env);
     const jobId = await current.enqueue('render-flamenco', current.lightingTasks);
     await current.until(

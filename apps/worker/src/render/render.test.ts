@@ -7,17 +7,17 @@ import {
   JobData,
   RenderResult,
   createLogger,
+  type JobKind,
   type FarmKind,
 } from '@kitsu-actions/shared';
 import { createZouClient } from '@kitsu-actions/zou';
 import { exchange } from '../farms/afanasy-wire.ts';
 import { createFarms } from '../farms/index.ts';
-import type { HandlerContext } from '../handlers/types.ts';
 import { startWorkers, type WorkerSet } from '../workers.ts';
 import { handlers } from '../handlers/index.ts';
 import { renderCgruHandler } from '../handlers/render-cgru/index.ts';
 import { renderFlamencoHandler } from '../handlers/render-flamenco/index.ts';
-import { isKindJob } from '../handlers/types.ts';
+import { isKindJob, type HandlerContext, type KindJob } from '../handlers/types.ts';
 import { startRenderWorld, type RenderWorld } from '../../test/render-kit.ts';
 
 let world: RenderWorld;
@@ -371,6 +371,12 @@ async function submitAsEarlierVersion(farm: FarmKind, jobId: string, taskId: str
   return String((answer as { serial: number }).serial);
 }
 
+/** The job as a handler of `kind` takes it. */
+function kindJob<K extends JobKind>(job: Job<unknown, unknown, string>, kind: K): KindJob<K> {
+  if (!isKindJob(job, kind)) throw new Error(`not a ${kind} job`);
+  return job;
+}
+
 describe('render after an upgrade', () => {
   it.each([
     ['render-flamenco', 'flamenco'],
@@ -386,8 +392,8 @@ describe('render after an upgrade', () => {
       const records = new Map([[`shot:${taskId}`, JSON.stringify({ key })]]);
       const data = world.jobData(actionId, [taskId]);
       const log = createLogger({ level: 'silent', name: 'render-test' });
-      const context: Omit<HandlerContext<'render.flamenco'>, 'options'> = {
-        job: new Job(world.queues.queue('render'), data.action.kind, data, {}, jobId),
+      const job = new Job(world.queues.queue('render'), data.action.kind, data, {}, jobId);
+      const context: Omit<HandlerContext<'render.flamenco'>, 'options' | 'job'> = {
         data,
         log,
         signal: new AbortController().signal,
@@ -409,9 +415,14 @@ describe('render after an upgrade', () => {
         farm === 'flamenco'
           ? await renderFlamencoHandler({
               ...context,
+              job: kindJob(job, 'render.flamenco'),
               options: FlamencoRenderOptions.parse(data.action.options),
             })
-          : await renderCgruHandler({ ...context, options: CgruRenderOptions.parse(data.action.options) });
+          : await renderCgruHandler({
+              ...context,
+              job: kindJob(job, 'render.cgru'),
+              options: CgruRenderOptions.parse(data.action.options),
+            });
 
       expect(result.shots).toMatchObject([{ taskId, farmJobId, state: 'completed' }]);
       expect(JSON.parse(records.get(`shot:${taskId}`) ?? 'null')).toMatchObject({

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { FarmKind } from '../farm-vocabulary.ts';
 import { Link } from '../link.ts';
 
 /** One queue per kind family, so a flood of one family never starves another. */
@@ -56,7 +57,7 @@ export interface ResultDescription<R extends ResultBase> {
 
 /** The farm a kind submits to, with the setting that says where it is. */
 export interface FarmNeed {
-  farm: 'flamenco' | 'afanasy';
+  farm: FarmKind;
   setting: 'FLAMENCO_URL' | 'AFANASY_HOST';
 }
 
