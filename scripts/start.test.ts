@@ -104,10 +104,11 @@ async function start(command: string, args: string[]): Promise<Started> {
     child.once('exit', (code, signal) => resolve({ code, signal })),
   );
   const listening = new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`not listening within 60 s:\n${text}`)), 60_000);
+    const timer = setTimeout(() => reject(new Error(`not up within 60 s:\n${text}`)), 60_000);
     const onData = (chunk: Buffer): void => {
       text += chunk.toString();
-      if (/kitsu-actions: receiver listening at /.test(text)) {
+      // Both apps up: a signal before the worker has loaded would stop a process that has done nothing.
+      if (/kitsu-actions: receiver listening at /.test(text) && /\[worker\] .*"workers ready"/.test(text)) {
         clearTimeout(timer);
         resolve();
       }
