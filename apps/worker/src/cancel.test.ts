@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { UnrecoverableError } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import {
   JobCancelled,
@@ -24,7 +25,10 @@ import { startWorkers, type WorkerSet } from './workers.ts';
 
 const prefix = `{kac-${randomUUID().slice(0, 8)}}`;
 const catalogue = parseCatalogue(
-  'actions:\n  - id: show\n    name: Show request\n    kind: debug\n',
+  ['farm', 'failing', 'earlier']
+    .map((id) => `  - { id: ${id}, name: ${id}, kind: debug }\n`)
+    .join('')
+    .replace(/^/, 'actions:\n'),
   'cancel test catalogue',
 );
 let connection: Redis;
@@ -40,16 +44,28 @@ const stoppedOnTheFarm: Handler<'debug'> = () =>
     }),
   );
 const failing: Handler<'debug'> = () => Promise.reject(new Error('Cancelled nothing: the disk is full'));
+// How a worker of an earlier version ended a cancelled job: its reason only, no recorded outcome.
+const earlierVersion: Handler<'debug'> = () =>
+  Promise.reject(new UnrecoverableError('Cancelled by marc@studio before it started'));
+
+const endings = new Map<string, Handler<'debug'>>([
+  ['farm', stoppedOnTheFarm],
+  ['failing', failing],
+  ['earlier', earlierVersion],
+]);
 
 beforeAll(async () => {
   const config = loadConfig({ REDIS_URL: inject('redisUrl'), QUEUE_PREFIX: prefix });
   connection = createRedis(config.redis.url, 'producer', 2000);
   queues = new JobQueues(connection, { prefix, timeoutMs: 2000, dedupWindowMs: 0 });
-  let calls = 0;
   workers = await startWorkers({
     config,
-    // The first job is cancelled on the farm, the second fails with a reason that only looks like one.
-    handlers: { ...handlers, debug: (context) => (calls++ === 0 ? stoppedOnTheFarm : failing)(context) },
+    // One action per ending: cancelled on the farm, failed with a reason that only looks like a cancel
+    // (retried, then failed), ended as an earlier version ended a cancelled job.
+    handlers: {
+      ...handlers,
+      debug: (context) => (endings.get(context.data.action.id) ?? failing)(context),
+    },
     logger: createLogger({ level: 'silent', name: 'cancel-test' }),
   });
 });
@@ -68,8 +84,8 @@ async function ended(id: string): Promise<JobStatusView> {
   throw new Error(`job ${id} did not end`);
 }
 
-async function enqueue(): Promise<string> {
-  const action = catalogue.actions[0];
+async function enqueue(actionId: 'farm' | 'failing' | 'earlier'): Promise<string> {
+  const action = catalogue.actions.find((item) => item.id === actionId);
   if (action === undefined) throw new Error('no action');
   const request: VerifiedRequest = {
     actionId: action.id,
@@ -85,7 +101,7 @@ async function enqueue(): Promise<string> {
 
 describe('a cancel as the worker records it', () => {
   it('a job ended with JobCancelled is cancelled, by whom it says, in its status and in listings', async () => {
-    const cancelled = await enqueue();
+    const cancelled = await enqueue('farm');
     const view = await ended(cancelled);
     expect(view.state).toBe('cancelled');
     expect(view.error?.message).toBe('Stopped in the farm UI by the wrangler');
@@ -93,15 +109,18 @@ describe('a cancel as the worker records it', () => {
     const recorded = await connection.hget(bullJobKey(prefix, 'pages', cancelled), `ka:${cancelledField}`);
     expect(JSON.parse(recorded ?? 'null')).toMatchObject({ by: 'Flamenco' });
 
-    const failed = await enqueue();
+    const failed = await enqueue('failing');
     const failure = await ended(failed);
     expect(failure.state).toBe('failed');
     expect(failure.error?.message).toBe('Cancelled nothing: the disk is full');
     expect(await connection.hexists(bullJobKey(prefix, 'pages', failed), `ka:${cancelledField}`)).toBe(0);
 
+    const earlier = await enqueue('earlier');
+    expect((await ended(earlier)).state).toBe('cancelled');
+
     const listed = async (state: 'cancelled' | 'failed') =>
-      (await queues.list({ state }, { offset: 0, limit: 10 })).jobs.map((job) => job.id);
-    expect(await listed('cancelled')).toEqual([cancelled]);
+      (await queues.list({ state }, { offset: 0, limit: 10 })).jobs.map((job) => job.id).sort();
+    expect(await listed('cancelled')).toEqual([cancelled, earlier].sort());
     expect(await listed('failed')).toEqual([failed]);
   });
 });
