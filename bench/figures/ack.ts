@@ -1,11 +1,11 @@
+import { ratioGoal } from '../lib/figure.ts';
 import { receiverVsBare } from '../lib/receiver-vs-bare.ts';
 import type { Figure } from '../lib/types.ts';
 
 export const figure: Figure = {
   id: 'ack',
   title: 'AJAX POST /actions/debug-background (ajax-shots.json) req/s vs bare Koa+koa-body 202',
-  goalText: 'ratio >= 0.5',
-  goal: { op: '>=', target: 0.5 },
+  ...ratioGoal('>=', 0.5),
   run: (ctx) =>
     receiverVsBare(ctx, {
       fixture: 'ajax-shots',

@@ -1,4 +1,5 @@
 import { Queue } from 'bullmq';
+import { measured } from '../lib/figure.ts';
 import { ajaxJobData, debugJobOptions, fixture, receiverEnv } from '../lib/kitsu.ts';
 import { fireAmount } from '../lib/load.ts';
 import { connect, jobCounts } from '../lib/redis.ts';
@@ -105,11 +106,7 @@ export const figure: Figure = {
     const r = await raw(ctx);
     const completed = o.counts['completed'] ?? 0;
     return {
-      status: 'measured',
-      value: o.seconds,
-      baseline: r.seconds,
-      unit: 's to drain',
-      ratio: o.seconds / r.seconds,
+      ...measured(o.seconds, r.seconds, 's to drain'),
       checks: [
         { name: `all ${burstJobs} accepted (202: ${o.accepted})`, ok: o.accepted === burstJobs },
         { name: `accepted = completed (${o.accepted} = ${completed})`, ok: completed === o.accepted },

@@ -1,4 +1,5 @@
 import { Queue } from 'bullmq';
+import { measured, ratioGoal } from '../lib/figure.ts';
 import { ajaxJobData, debugJobOptions, fixture, receiverEnv } from '../lib/kitsu.ts';
 import { loadSlice, merge, type LoadSpec, type Slice } from '../lib/load.ts';
 import { loadDetails, unexpectedCheck } from '../lib/receiver-vs-bare.ts';
@@ -29,8 +30,7 @@ async function loopFor(
 export const figure: Figure = {
   id: 'enqueue',
   title: 'receiver AJAX req/s vs raw BullMQ queue.add calls/s (same concurrency, same Redis)',
-  goalText: 'ratio >= 0.5',
-  goal: { op: '>=', target: 0.5 },
+  ...ratioGoal('>=', 0.5),
   async run(ctx) {
     const { connections, durationS, warmupS, slices } = ctx.settings;
     const shots = fixture('ajax-shots');
@@ -72,11 +72,7 @@ export const figure: Figure = {
     const ours = merge(spec, warm, ourSlices);
     const raw = rawCalls / rawSeconds;
     return {
-      status: 'measured',
-      value: ours.rps,
-      baseline: raw,
-      unit: 'jobs/s',
-      ratio: ours.rps / raw,
+      ...measured(ours.rps, raw, 'jobs/s'),
       checks: [unexpectedCheck('receiver', ours)],
       notes: `receiver p50 ${fmt(ours.p50Ms)} ms, p99 ${fmt(ours.p99Ms)} ms; raw: ${connections} loops in the bench process`,
       details: {

@@ -1,6 +1,7 @@
 import { Queue, Worker } from 'bullmq';
 import { createLogger, loadConfig } from '@kitsu-actions/shared';
 import { handlers, startWorkers, type HandlerMap } from '../lib/apps.ts';
+import { measured, ratioGoal } from '../lib/figure.ts';
 import { ajaxJobData, debugJobOptions, fixture, receiverEnv } from '../lib/kitsu.ts';
 import { connect } from '../lib/redis.ts';
 import { Signals } from '../lib/signals.ts';
@@ -132,8 +133,7 @@ async function bareHttp(ctx: FigureContext): Promise<() => Promise<number>> {
 export const figure: Figure = {
   id: 'pickup',
   title: 'POST → our worker starting the debug handler (p50) vs raw queue.add → raw Worker (sequential)',
-  goalText: 'ratio <= 1.5',
-  goal: { op: '<=', target: 1.5 },
+  ...ratioGoal('<=', 1.5),
   async run(ctx) {
     const { pickupJobs, pickupWarmupJobs } = ctx.settings;
     const [oursOnce, rawOnce, httpOnce] = await Promise.all([ours(ctx), raw(ctx), bareHttp(ctx)]);
@@ -157,11 +157,7 @@ export const figure: Figure = {
     const http = summary(httpSamples);
     const acked = summary(oursSamples.map((sample) => sample.toAck ?? Number.NaN));
     return {
-      status: 'measured',
-      value: o.p50,
-      baseline: r.p50,
-      unit: 'ms p50',
-      ratio: o.p50 / r.p50,
+      ...measured(o.p50, r.p50, 'ms p50'),
       checks: [],
       notes: `p99 ${fmt(o.p99)} vs ${fmt(r.p99)} ms; ours POST→202 p50 ${fmt(acked.p50)} ms; a bare-Koa POST round trip alone: p50 ${fmt(http.p50)} ms`,
       details: {

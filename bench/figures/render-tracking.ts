@@ -15,6 +15,7 @@ import {
   type CatalogueAction,
 } from '@kitsu-actions/shared';
 import { startFakeFlamenco, startFakeZou, startRedisServer, type FakeFlamenco } from '../lib/fakes.ts';
+import { measured } from '../lib/figure.ts';
 import type { Host } from '../lib/hosts.ts';
 import { connect } from '../lib/redis.ts';
 import { fmt, round, sleep } from '../lib/stats.ts';
@@ -291,11 +292,7 @@ export const figure: Figure = {
       { name: `the farm was polled during the window (${polls} polls)`, ok: polls > 0 },
     ];
     return {
-      status: 'measured',
-      value: oursCpu,
-      baseline: baselineCpu,
-      unit: 'CPU ms/job/min',
-      ratio: oursCpu / baselineCpu,
+      ...measured(oursCpu, baselineCpu, 'CPU ms/job/min'),
       checks,
       notes: `${jobs} jobs × 1 shot, ${fmt(minutes * 60)} s window${settleS > 0 ? ` after ${settleS} s` : ' (first minute of tracking)'}; Redis ${fmt(oursCommands)} vs ${fmt(baselineCommands)} cmds/job/min (ratio ${(oursCommands / baselineCommands).toFixed(2)}); ${fmt(pollsPerJobMinute)} Flamenco polls/job/min; per job ${commandsPerSecond.toFixed(2)} cmd/s, ${cpuMsPerSecond.toFixed(3)} ms CPU/s`,
       details: {

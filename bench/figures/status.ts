@@ -1,3 +1,4 @@
+import { measured, ratioGoal } from '../lib/figure.ts';
 import { fixture, receiverEnv } from '../lib/kitsu.ts';
 import { compareLoads, type LoadSpec } from '../lib/load.ts';
 import { latencyNotes, loadDetails, unexpectedCheck } from '../lib/receiver-vs-bare.ts';
@@ -7,8 +8,7 @@ import type { Figure } from '../lib/types.ts';
 export const figure: Figure = {
   id: 'status',
   title: 'GET /jobs/:id (a completed job, JSON) req/s vs bare Koa answering the same JSON',
-  goalText: 'ratio >= 0.6',
-  goal: { op: '>=', target: 0.6 },
+  ...ratioGoal('>=', 0.6),
   async run(ctx) {
     const { connections, durationS, warmupS, slices, workerConcurrency } = ctx.settings;
     const prefix = ctx.newPrefix();
@@ -56,11 +56,7 @@ export const figure: Figure = {
       { durationS, warmupS, slices },
     );
     return {
-      status: 'measured',
-      value: ours.rps,
-      baseline: baseline.rps,
-      unit: 'req/s',
-      ratio: ours.rps / baseline.rps,
+      ...measured(ours.rps, baseline.rps, 'req/s'),
       checks: [unexpectedCheck('receiver', ours), unexpectedCheck('bare', baseline)],
       notes: latencyNotes(ours, baseline),
       details: {

@@ -1,5 +1,6 @@
 import { Queue } from 'bullmq';
 import { loadConfig } from '@kitsu-actions/shared';
+import { measured, ratioGoal } from '../lib/figure.ts';
 import { ajaxJobData, debugJobOptions } from '../lib/kitsu.ts';
 import type { HostRole } from '../lib/messages.ts';
 import { connect, jobCounts } from '../lib/redis.ts';
@@ -82,8 +83,7 @@ function jobsPerSecond(ctx: FigureContext, each: Side): number {
 export const figure: Figure = {
   id: 'worker',
   title: 'jobs/s through our worker (startWorkers + real debug handler) vs raw BullMQ Worker no-op',
-  goalText: 'ratio >= 0.8',
-  goal: { op: '>=', target: 0.8 },
+  ...ratioGoal('>=', 0.8),
   async run(ctx) {
     const { workerJobs, workerRounds, workerConcurrency } = ctx.settings;
     const ours = await side(ctx, 'worker');
@@ -111,11 +111,7 @@ export const figure: Figure = {
       firstFailure: each.firstFailure,
     });
     return {
-      status: 'measured',
-      value: oursRate,
-      baseline: rawRate,
-      unit: 'jobs/s',
-      ratio: oursRate / rawRate,
+      ...measured(oursRate, rawRate, 'jobs/s'),
       checks: [
         {
           name: `ours: no job failed${ours.firstFailure ? ` (${ours.firstFailure})` : ''}`,

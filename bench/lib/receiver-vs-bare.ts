@@ -1,3 +1,4 @@
+import { measured } from './figure.ts';
 import { fixture, receiverEnv } from './kitsu.ts';
 import { compareLoads, type LoadResult, type LoadSpec } from './load.ts';
 import { jobCounts } from './redis.ts';
@@ -60,11 +61,7 @@ export async function receiverVsBare(
   const accepted = ours.expected + ours.expectedWarmup;
   const runs = slices + 1;
   return {
-    status: 'measured',
-    value: ours.rps,
-    baseline: baseline.rps,
-    unit: 'req/s',
-    ratio: ours.rps / baseline.rps,
+    ...measured(ours.rps, baseline.rps, 'req/s'),
     checks: [
       unexpectedCheck('receiver', ours),
       unexpectedCheck('bare', baseline),
