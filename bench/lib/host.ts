@@ -20,7 +20,14 @@ import { Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import Koa from 'koa';
 import { koaBody } from 'koa-body';
-import { createLogger, createRedis, JobQueues, loadConfig, parseCatalogue } from '@kitsu-actions/shared';
+import {
+  createLogger,
+  createRedis,
+  JobQueues,
+  loadConfig,
+  parseCatalogue,
+  type QueueName,
+} from '@kitsu-actions/shared';
 import {
   buildApp,
   createAccess,
@@ -180,10 +187,10 @@ async function worker(handlerMap: HandlerMap = handlers): Promise<Started> {
   return { port: 0, stop: () => set.close() };
 }
 
-/** BullMQ with nothing of ours: plain ioredis connection, no-op processor, default options. */
-async function rawWorker(): Promise<Started> {
+/** A plain BullMQ Worker: its own ioredis connection, default options, finished jobs counted. */
+async function plainWorker(queue: QueueName, processor: () => Promise<unknown>): Promise<Started> {
   const connection = new Redis(env('REDIS_URL'), { maxRetriesPerRequest: null });
-  const each = new Worker('pages', () => Promise.resolve(), {
+  const each = new Worker(queue, processor, {
     connection,
     prefix: env('QUEUE_PREFIX'),
     concurrency: Number(env('WORKER_CONCURRENCY')),
@@ -201,31 +208,26 @@ async function rawWorker(): Promise<Started> {
   };
 }
 
+/** BullMQ with nothing of ours: plain ioredis connection, no-op processor, default options. */
+function rawWorker(): Promise<Started> {
+  return plainWorker('pages', () => Promise.resolve());
+}
+
 /**
  * BullMQ with nothing of ours holding render jobs: default options (lockDuration and stalledInterval 30 s,
  * as JOB_LOCK_MS and STALLED_CHECK_MS default), a processor that awaits the stop and does nothing else.
  */
 async function rawHold(): Promise<Started> {
-  const connection = new Redis(env('REDIS_URL'), { maxRetriesPerRequest: null });
   const release = new AbortController();
   const released = new Promise<void>((resolve) =>
     release.signal.addEventListener('abort', () => resolve(), { once: true }),
   );
-  const each = new Worker('render', () => released, {
-    connection,
-    prefix: env('QUEUE_PREFIX'),
-    concurrency: Number(env('WORKER_CONCURRENCY')),
-  });
-  each.on('completed', () => count.completed());
-  each.on('failed', (_job, error) => count.failed(error));
-  each.on('error', () => undefined);
-  await each.waitUntilReady();
+  const started = await plainWorker('render', () => released);
   return {
     port: 0,
     async stop() {
       release.abort();
-      await each.close();
-      connection.disconnect();
+      await started.stop();
     },
   };
 }
