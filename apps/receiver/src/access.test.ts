@@ -4,7 +4,15 @@ import { JobData, loadConfig, parseCatalogue } from '@kitsu-actions/shared';
 import { freePort, spawnService, startFakeZou, type FakeZou } from '@kitsu-actions/testing';
 import { checkCatalogueForAuth, trustWarning } from './deps.ts';
 import { SessionCache } from './identity.ts';
-import { kitsuOrigin, startReceiver, type ReceiverHarness } from '../test/harness.ts';
+import {
+  kitsuOrigin,
+  offlinePerson,
+  offlineTask,
+  startReceiver,
+  startTokenReceiver,
+  startZouReceiver,
+  type ReceiverHarness,
+} from '../test/harness.ts';
 
 const catalogueYaml = (spf: string) => `
 actions:
@@ -81,26 +89,17 @@ describe('AUTH_MODE=zou-session', () => {
   const authenticatedCalls = (): number => zou.control.requests({ path: '/auth/authenticated' }).length;
 
   beforeAll(async () => {
-    zou = await startFakeZou({ bigProject: { tasks: 3 } });
+    ({ zou, harness } = await startZouReceiver({
+      redisUrl: inject('redisUrl'),
+      zou: { bigProject: { tasks: 3 } },
+      catalogueYaml: (seed) => catalogueYaml(seed.ids.projects.spf),
+    }));
     ids = zou.seed.ids;
     spf = ids.projects.spf;
     big = ids.projects.big ?? '';
-    harness = await startReceiver({
-      redisUrl: inject('redisUrl'),
-      catalogueYaml: catalogueYaml(spf),
-      env: {
-        AUTH_MODE: 'zou-session',
-        KITSU_URL: zou.url,
-        KITSU_BOT_TOKEN: zou.seed.botToken,
-        DEDUP_WINDOW_MS: '0',
-      },
-    });
     await harness.startWorker().waitFor(/workers ready/);
   });
-  afterAll(async () => {
-    await harness.close();
-    await zou.close();
-  });
+  afterAll(() => harness.close());
 
   it('a valid session cookie: the session decides who asked, and the job records it', async () => {
     const cookie = token('artist');
@@ -482,14 +481,11 @@ describe('AUTH_MODE=zou-session', () => {
 describe('AUTH_MODE=token', () => {
   const secret = 'a-long-shared-secret-for-tests';
   let harness: ReceiverHarness;
-  const fields = {
-    personid: 'b01bae1e-f829-458a-a1eb-131bb66628cc',
-    selection: '95c171e1-dfff-498f-93e3-548a739e3202',
-    entitytype: 'asset',
-  };
+  const fields = { personid: offlinePerson, selection: offlineTask, entitytype: 'asset' };
   beforeAll(async () => {
-    harness = await startReceiver({
+    harness = await startTokenReceiver({
       redisUrl: inject('redisUrl'),
+      secret,
       // `debug` is also served on GET here (method: get), for the token in a GET's query.
       catalogueYaml: [
         'actions:',
@@ -497,7 +493,6 @@ describe('AUTH_MODE=token', () => {
         '  - { id: post-only, name: Post only, kind: debug }',
         '',
       ].join('\n'),
-      env: { AUTH_MODE: 'token', ACTIONS_TOKEN: secret, DEDUP_WINDOW_MS: '0' },
     });
   });
   afterAll(() => harness.close());

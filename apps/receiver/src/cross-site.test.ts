@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { startFakeZou, type FakeZou } from '@kitsu-actions/testing';
-import { kitsuOrigin, startReceiver, type ReceiverHarness } from '../test/harness.ts';
+import type { FakeZou } from '@kitsu-actions/testing';
+import { kitsuOrigin, startZouReceiver, type ReceiverHarness } from '../test/harness.ts';
 
 const catalogueYaml = `
 actions:
@@ -17,25 +17,12 @@ describe('cross-site requests (AUTH_MODE=zou-session)', () => {
   let cookie: () => string;
 
   beforeAll(async () => {
-    zou = await startFakeZou();
+    ({ zou, harness } = await startZouReceiver({ redisUrl: inject('redisUrl'), catalogueYaml }));
     const { ids } = zou.seed;
     fields = { projectid: ids.projects.spf, selection: ids.tasks.layoutSh010, entitytype: 'shot' };
     cookie = () => `access_token_cookie=${zou.control.issueToken(ids.persons.artist)}`;
-    harness = await startReceiver({
-      redisUrl: inject('redisUrl'),
-      catalogueYaml,
-      env: {
-        AUTH_MODE: 'zou-session',
-        KITSU_URL: zou.url,
-        KITSU_BOT_TOKEN: zou.seed.botToken,
-        DEDUP_WINDOW_MS: '0',
-      },
-    });
   });
-  afterAll(async () => {
-    await harness.close();
-    await zou.close();
-  });
+  afterAll(() => harness.close());
 
   async function post(headers: Record<string, string>, action = 'debug'): Promise<Response> {
     return fetch(`${harness.baseUrl}/actions/${action}`, {

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { startFakeZou, type FakeZou } from '@kitsu-actions/testing';
+import type { FakeZou } from '@kitsu-actions/testing';
 import { zouShareOfRequest } from './authorization.ts';
-import { kitsuOrigin, startReceiver, type ReceiverHarness } from '../test/harness.ts';
+import { kitsuOrigin, startZouReceiver, type ReceiverHarness } from '../test/harness.ts';
 
 // Issue 10, item 6 (its fan-out part): what one request can make the receiver ask of Kitsu.
 
@@ -31,23 +31,13 @@ describe('what one request costs Kitsu (AUTH_MODE=zou-session)', () => {
   beforeAll(async () => {
     // A Kitsu of its own (no worker reads it meanwhile): every call it logs is this receiver's.
     // Big Show (600 tasks, 6 pages of Zou's project task list) for the large-selection case.
-    zou = await startFakeZou({ bigProject: { tasks: 600 } });
-    harness = await startReceiver({
+    ({ zou, harness } = await startZouReceiver({
       redisUrl: inject('redisUrl'),
-      env: {
-        AUTH_MODE: 'zou-session',
-        KITSU_URL: zou.url,
-        KITSU_BOT_TOKEN: zou.seed.botToken,
-        DEDUP_WINDOW_MS: '0',
-        RATE_LIMIT_PER_ADDRESS: '0',
-        RATE_LIMIT_PER_PERSON: '0',
-      },
-    });
+      zou: { bigProject: { tasks: 600 } },
+      env: { RATE_LIMIT_PER_ADDRESS: '0', RATE_LIMIT_PER_PERSON: '0' },
+    }));
   });
-  afterAll(async () => {
-    await harness.close();
-    await zou.close();
-  });
+  afterAll(() => harness.close());
 
   it('a refused session sent again and again costs Kitsu one call; an expired one, none', async () => {
     const real = zou.control.issueToken(zou.seed.ids.persons.artist);

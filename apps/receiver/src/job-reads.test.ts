@@ -1,8 +1,15 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { QueueEvents } from 'bullmq';
 import { createRedis, JobState } from '@kitsu-actions/shared';
-import { startFakeZou, type FakeZou, type HumanKey } from '@kitsu-actions/testing';
-import { kitsuOrigin, startReceiver, type ReceiverHarness } from '../test/harness.ts';
+import type { FakeZou, HumanKey } from '@kitsu-actions/testing';
+import {
+  kitsuOrigin,
+  offlinePerson,
+  offlineTask,
+  startTokenReceiver,
+  startZouReceiver,
+  type ReceiverHarness,
+} from '../test/harness.ts';
 
 // Issue 10: job pages behind identity (item 1), absolute links (item 11), one vocabulary of states and
 // attempts that are right while a job runs (item 12).
@@ -55,16 +62,10 @@ describe('AUTH_MODE=zou-session: who reads which job', () => {
   });
 
   beforeAll(async () => {
-    zou = await startFakeZou({ bigProject: { tasks: 3 } });
-    harness = await startReceiver({
+    ({ zou, harness } = await startZouReceiver({
       redisUrl: inject('redisUrl'),
-      env: {
-        AUTH_MODE: 'zou-session',
-        KITSU_URL: zou.url,
-        KITSU_BOT_TOKEN: zou.seed.botToken,
-        DEDUP_WINDOW_MS: '0',
-      },
-    });
+      zou: { bigProject: { tasks: 3 } },
+    }));
     const { ids } = zou.seed;
     // No worker: the jobs stay queued, which is all reading them needs.
     const run = async (person: keyof typeof jobs, project: string, task: string): Promise<void> => {
@@ -81,10 +82,7 @@ describe('AUTH_MODE=zou-session: who reads which job', () => {
     await run('manager', ids.projects.big ?? '', ids.tasks.big[0] ?? '');
     await run('vendor', ids.projects.spf, ids.tasks.vendorCompositing);
   });
-  afterAll(async () => {
-    await harness.close();
-    await zou.close();
-  });
+  afterAll(() => harness.close());
 
   it('GET /jobs, /jobs/:id (JSON and HTML), its result and its cancel answer 401 without a session', async () => {
     const job = `${harness.baseUrl}/jobs/${jobs.artist}`;
@@ -213,11 +211,7 @@ describe('AUTH_MODE=zou-session: who reads which job', () => {
 describe('AUTH_MODE=token: the status link carries a capability for that job', () => {
   const secret = 'a-long-shared-secret-for-tests';
   let harness: ReceiverHarness;
-  const fields = {
-    personid: 'b01bae1e-f829-458a-a1eb-131bb66628cc',
-    selection: '95c171e1-dfff-498f-93e3-548a739e3202',
-    entitytype: 'asset',
-  };
+  const fields = { personid: offlinePerson, selection: offlineTask, entitytype: 'asset' };
   const run = (html = false): Promise<Answer> =>
     request(`${harness.baseUrl}/actions/debug?token=${secret}`, {
       method: 'POST',
@@ -227,10 +221,7 @@ describe('AUTH_MODE=token: the status link carries a capability for that job', (
   const capOf = (url: string): string => new URL(url).searchParams.get('cap') ?? '';
 
   beforeAll(async () => {
-    harness = await startReceiver({
-      redisUrl: inject('redisUrl'),
-      env: { AUTH_MODE: 'token', ACTIONS_TOKEN: secret, DEDUP_WINDOW_MS: '0' },
-    });
+    harness = await startTokenReceiver({ redisUrl: inject('redisUrl'), secret });
   });
   afterAll(() => harness.close());
 
@@ -321,23 +312,13 @@ describe('links and states as people and programs read them', () => {
   });
 
   beforeAll(async () => {
-    zou = await startFakeZou();
-    harness = await startReceiver({
+    ({ zou, harness } = await startZouReceiver({
       redisUrl: inject('redisUrl'),
-      env: {
-        // Behind a proxy, under a path of Kitsu's domain: every link must say so.
-        PUBLIC_URL: publicUrl,
-        AUTH_MODE: 'zou-session',
-        KITSU_URL: zou.url,
-        KITSU_BOT_TOKEN: zou.seed.botToken,
-        DEDUP_WINDOW_MS: '0',
-      },
-    });
+      // Behind a proxy, under a path of Kitsu's domain: every link must say so.
+      env: { PUBLIC_URL: publicUrl },
+    }));
   });
-  afterAll(async () => {
-    await harness.close();
-    await zou.close();
-  });
+  afterAll(() => harness.close());
 
   /** The state word the status page shows. */
   const shownState = (page: string): string =>

@@ -5,13 +5,12 @@ import {
   spawnService,
   startFakeAfanasy,
   startFakeFlamenco,
-  startFakeZou,
   type FakeAfanasy,
   type FakeFlamenco,
   type FakeZou,
   type ServiceProcess,
 } from '@kitsu-actions/testing';
-import { kitsuOrigin, startReceiver, type ReceiverHarness } from '../test/harness.ts';
+import { kitsuOrigin, startZouReceiver, type ReceiverHarness } from '../test/harness.ts';
 
 /** The render actions of packages/testing/fixtures/catalogues/render.yaml: a file for the processes to read. */
 const catalogue = catalogueFixture('render');
@@ -102,21 +101,13 @@ describe('render actions end to end (Kitsu form → receiver → worker process 
     );
 
   beforeAll(async () => {
-    zou = await startFakeZou();
     // The farms' clocks move only when the test says so.
     flamenco = await startFakeFlamenco({ startDelayMs: 100, taskMs: 150, transitionMs: 100 });
     afanasy = await startFakeAfanasy({ startDelayMs: 100, taskMs: 150 });
-    const spf = zou.seed.ids.tasks.spf;
-    lighting = [0, 1, 2].map((shot) => spf[shot * 4 + 2] ?? '');
-    readAs = { Cookie: `access_token_cookie=${token('lighter')}` };
-    harness = await startReceiver({
+    ({ zou, harness } = await startZouReceiver({
       redisUrl: inject('redisUrl'),
       catalogueYaml: catalogue.yaml,
       env: {
-        AUTH_MODE: 'zou-session',
-        KITSU_URL: zou.url,
-        KITSU_BOT_TOKEN: zou.seed.botToken,
-        DEDUP_WINDOW_MS: '0',
         // The worker process reads the same catalogue from its file (and checks its farms are configured).
         ACTIONS_FILE: catalogue.file,
         FLAMENCO_URL: flamenco.url,
@@ -126,13 +117,16 @@ describe('render actions end to end (Kitsu form → receiver → worker process 
         FARM_POLL_MAX_INTERVAL_MS: '100',
         FARM_RETRIES: '1',
       },
-    });
+    }));
+    const spf = zou.seed.ids.tasks.spf;
+    lighting = [0, 1, 2].map((shot) => spf[shot * 4 + 2] ?? '');
+    readAs = { Cookie: `access_token_cookie=${token('lighter')}` };
   });
 
   afterAll(async () => {
     stopFarms();
     await harness.close();
-    await Promise.all([zou.close(), flamenco.close(), afanasy.close()]);
+    await Promise.all([flamenco.close(), afanasy.close()]);
   });
 
   it('a queued render can be cancelled from its page; it then ends without reaching the farm', async () => {

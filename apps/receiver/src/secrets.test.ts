@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { ConfigError, JobData, loadConfig } from '@kitsu-actions/shared';
-import { startFakeZou, type FakeZou } from '@kitsu-actions/testing';
 import { redactor } from './raw-request.ts';
-import { kitsuOrigin, startReceiver, type ReceiverHarness } from '../test/harness.ts';
+import type { FakeZou } from '@kitsu-actions/testing';
+import { kitsuOrigin, startTokenReceiver, startZouReceiver, type ReceiverHarness } from '../test/harness.ts';
 
 const person = 'b01bae1e-f829-458a-a1eb-131bb66628cc';
 const task = '95c171e1-dfff-498f-93e3-548a739e3202';
@@ -23,10 +23,7 @@ describe('secrets are never stored with a job', () => {
     const secret = 'a+shared/secret=for-tests-only';
     let harness: ReceiverHarness;
     beforeAll(async () => {
-      harness = await startReceiver({
-        redisUrl: inject('redisUrl'),
-        env: { AUTH_MODE: 'token', ACTIONS_TOKEN: secret, DEDUP_WINDOW_MS: '0' },
-      });
+      harness = await startTokenReceiver({ redisUrl: inject('redisUrl'), secret });
     });
     afterAll(() => harness.close());
 
@@ -73,21 +70,9 @@ describe('secrets are never stored with a job', () => {
     let zou: FakeZou;
     let harness: ReceiverHarness;
     beforeAll(async () => {
-      zou = await startFakeZou();
-      harness = await startReceiver({
-        redisUrl: inject('redisUrl'),
-        env: {
-          AUTH_MODE: 'zou-session',
-          KITSU_URL: zou.url,
-          KITSU_BOT_TOKEN: zou.seed.botToken,
-          DEDUP_WINDOW_MS: '0',
-        },
-      });
+      ({ zou, harness } = await startZouReceiver({ redisUrl: inject('redisUrl') }));
     });
-    afterAll(async () => {
-      await harness.close();
-      await zou.close();
-    });
+    afterAll(() => harness.close());
 
     it('the session token, and any other Kitsu token, wherever the request carries it', async () => {
       const { ids } = zou.seed;

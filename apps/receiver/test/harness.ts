@@ -11,7 +11,13 @@ import {
   type Catalogue,
   type Config,
 } from '@kitsu-actions/shared';
-import { spawnService, type ServiceProcess } from '@kitsu-actions/testing';
+import {
+  spawnService,
+  startFakeZou,
+  type FakeZou,
+  type FakeZouOptions,
+  type ServiceProcess,
+} from '@kitsu-actions/testing';
 import { Job, QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { buildApp } from '../src/app.ts';
@@ -31,6 +37,10 @@ actions:
 `;
 
 export const kitsuOrigin = 'https://kitsu.studio.example';
+
+/** Ids no Kitsu knows, for receivers that never ask one (AUTH_MODE none or token). */
+export const offlinePerson = 'b01bae1e-f829-458a-a1eb-131bb66628cc';
+export const offlineTask = '95c171e1-dfff-498f-93e3-548a739e3202';
 
 export interface ReceiverHarness {
   baseUrl: string;
@@ -150,4 +160,58 @@ export async function startReceiver(options: {
       connection.disconnect();
     },
   };
+}
+
+/**
+ * A fake Zou of its own and a real receiver checking Kitsu sessions against it (AUTH_MODE=zou-session,
+ * dedup off), so every call that Zou logs is this receiver's or its worker's. Closing the harness stops both.
+ */
+export async function startZouReceiver(options: {
+  redisUrl: string;
+  zou?: FakeZouOptions;
+  env?: Record<string, string>;
+  /** A catalogue that names the seed's ids (e.g. a project in `allow`). */
+  catalogueYaml?: string | ((seed: FakeZou['seed']) => string);
+}): Promise<{ zou: FakeZou; harness: ReceiverHarness }> {
+  const zou = await startFakeZou(options.zou);
+  const catalogueYaml =
+    typeof options.catalogueYaml === 'function' ? options.catalogueYaml(zou.seed) : options.catalogueYaml;
+  let receiver: ReceiverHarness;
+  try {
+    receiver = await startReceiver({
+      redisUrl: options.redisUrl,
+      ...(catalogueYaml === undefined ? {} : { catalogueYaml }),
+      env: {
+        AUTH_MODE: 'zou-session',
+        KITSU_URL: zou.url,
+        KITSU_BOT_TOKEN: zou.seed.botToken,
+        DEDUP_WINDOW_MS: '0',
+        ...options.env,
+      },
+    });
+  } catch (error) {
+    await zou.close();
+    throw error;
+  }
+  const harness: ReceiverHarness = {
+    ...receiver,
+    async close() {
+      await receiver.close();
+      await zou.close();
+    },
+  };
+  return { zou, harness };
+}
+
+/** A real receiver in AUTH_MODE=token (dedup off): every request must carry `secret`. */
+export function startTokenReceiver(options: {
+  redisUrl: string;
+  secret: string;
+  catalogueYaml?: string;
+}): Promise<ReceiverHarness> {
+  return startReceiver({
+    redisUrl: options.redisUrl,
+    ...(options.catalogueYaml === undefined ? {} : { catalogueYaml: options.catalogueYaml }),
+    env: { AUTH_MODE: 'token', ACTIONS_TOKEN: options.secret, DEDUP_WINDOW_MS: '0' },
+  });
 }
