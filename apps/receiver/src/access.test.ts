@@ -87,6 +87,23 @@ describe('AUTH_MODE=zou-session', () => {
   const token = (person: keyof FakeZou['seed']['ids']['persons']): string =>
     zou.control.issueToken(ids.persons[person]);
   const authenticatedCalls = (): number => zou.control.requests({ path: '/auth/authenticated' }).length;
+  /** `person` sends `fields` with their session cookie: refused with `expected`, and nothing is queued. */
+  const refusedAs = async (
+    person: keyof FakeZou['seed']['ids']['persons'],
+    fields: Record<string, string>,
+    expected: { status: number; code: string },
+    options: { action?: string; headers?: Record<string, string> } = {},
+  ): Promise<Sent> => {
+    const before = await harness.jobCount();
+    const sent = await send(harness, options.action ?? 'debug', fields, {
+      cookie: token(person),
+      ...(options.headers === undefined ? {} : { headers: options.headers }),
+    });
+    expect(sent.status).toBe(expected.status);
+    expect(errorOf(sent)).toMatchObject({ code: expected.code });
+    expect(await harness.jobCount()).toBe(before);
+    return sent;
+  };
 
   beforeAll(async () => {
     ({ zou, harness } = await startZouReceiver({
@@ -131,15 +148,13 @@ describe('AUTH_MODE=zou-session', () => {
 
   it("refuses a session cookie sent from another site (cross-site request forgery), and accepts Kitsu's origin", async () => {
     const fields = { projectid: spf, selection: ids.tasks.layoutSh010, entitytype: 'shot' };
-    const before = await harness.jobCount();
-    const forged = await send(harness, 'debug', fields, {
-      cookie: token('artist'),
-      headers: { Origin: 'https://evil.example' },
-    });
-    expect(forged.status).toBe(403);
-    expect(errorOf(forged)).toMatchObject({ code: 'cross_site_request' });
+    const forged = await refusedAs(
+      'artist',
+      fields,
+      { status: 403, code: 'cross_site_request' },
+      { headers: { Origin: 'https://evil.example' } },
+    );
     expect(errorOf(forged).message).toContain('https://evil.example');
-    expect(await harness.jobCount()).toBe(before);
     // A bearer token cannot be sent by another site without knowing it: no origin check.
     const bearer = await send(harness, 'debug', fields, {
       bearer: token('artist'),
@@ -221,19 +236,14 @@ describe('AUTH_MODE=zou-session', () => {
   });
 
   it('a forged personid is refused with 403 and nothing is queued', async () => {
-    const before = await harness.jobCount();
-    const sent = await send(
-      harness,
-      'debug',
+    const sent = await refusedAs(
+      'artist',
       { personid: ids.persons.supervisor, projectid: spf, selection: ids.tasks.layoutSh010 },
-      { cookie: token('artist') },
+      { status: 403, code: 'identity_mismatch' },
     );
-    expect(sent.status).toBe(403);
-    expect(errorOf(sent)).toMatchObject({ code: 'identity_mismatch' });
     expect(errorOf(sent).message).toMatch(
       new RegExp(`the request says .*${ids.persons.supervisor} but the Kitsu session is Kenji Sato`, 'i'),
     );
-    expect(await harness.jobCount()).toBe(before);
   });
 
   it('no session: 401 with what to do, as a page for browsers', async () => {
@@ -289,21 +299,16 @@ describe('AUTH_MODE=zou-session', () => {
   });
 
   it('a person outside the project is refused with 403 and nothing is queued', async () => {
-    const before = await harness.jobCount();
-    const sent = await send(
-      harness,
-      'debug',
+    const sent = await refusedAs(
+      'outsider',
       { personid: ids.persons.outsider, projectid: spf, selection: ids.tasks.layoutSh010 },
-      { cookie: token('outsider') },
+      { status: 403, code: 'project_not_visible' },
     );
-    expect(sent.status).toBe(403);
-    expect(errorOf(sent)).toMatchObject({ code: 'project_not_visible' });
     // The production is not named to someone not on its team (issue 10).
     expect(errorOf(sent).message).toMatch(/Tom Novak \(user\) is not on the team of the production of task/);
     expect(errorOf(sent).message).not.toContain('Spring Festival');
     expect(JSON.stringify(sent.body)).not.toContain(spf);
     expect(errorOf(sent).message).toContain(ids.tasks.layoutSh010);
-    expect(await harness.jobCount()).toBe(before);
   });
 
   it('admins see every project, team or not', async () => {
@@ -325,35 +330,27 @@ describe('AUTH_MODE=zou-session', () => {
       { cookie },
     );
     expect(own.status).toBe(202);
-    const other = await send(
-      harness,
-      'debug',
+    await refusedAs(
+      'vendor',
       { personid: ids.persons.vendor, projectid: spf, selection: ids.tasks.layoutSh010 },
-      { cookie },
+      { status: 403, code: 'task_not_visible' },
     );
-    expect(other.status).toBe(403);
-    expect(errorOf(other)).toMatchObject({ code: 'task_not_visible' });
   });
 
   it('a task from another project is refused, naming it', async () => {
-    const before = await harness.jobCount();
     const bigTask = ids.tasks.big[0] ?? '';
-    const sent = await send(
-      harness,
-      'debug',
+    const sent = await refusedAs(
+      'manager',
       {
         personid: ids.persons.manager,
         projectid: big,
         selection: [bigTask, ids.tasks.animationSh010].join(','),
       },
-      { cookie: token('manager') },
+      { status: 400, code: 'task_outside_project' },
     );
-    expect(sent.status).toBe(400);
-    expect(errorOf(sent)).toMatchObject({ code: 'task_outside_project' });
     expect(errorOf(sent).message).toContain(ids.tasks.animationSh010);
     expect(errorOf(sent).message).toContain('"Spring Festival"');
     expect(errorOf(sent).message).not.toContain(bigTask);
-    expect(await harness.jobCount()).toBe(before);
   });
 
   it('a large selection is read from the production task list, not task by task', async () => {
@@ -392,47 +389,40 @@ describe('AUTH_MODE=zou-session', () => {
 
   it('a task Kitsu does not know is refused, naming it', async () => {
     const unknown = randomUUID();
-    const sent = await send(
-      harness,
-      'debug',
+    const sent = await refusedAs(
+      'manager',
       {
         personid: ids.persons.manager,
         projectid: spf,
         selection: [ids.tasks.layoutSh010, unknown].join(','),
       },
-      { cookie: token('manager') },
+      { status: 400, code: 'unknown_tasks' },
     );
-    expect(sent.status).toBe(400);
-    expect(errorOf(sent)).toMatchObject({ code: 'unknown_tasks' });
     expect(errorOf(sent).message).toContain(unknown);
   });
 
   it('a task the bot may not read is refused (the selection cannot be checked)', async () => {
     // The bot is not on Moon Garden's team; the manager is.
-    const sent = await send(
-      harness,
-      'debug',
+    await refusedAs(
+      'manager',
       { personid: ids.persons.manager, selection: ids.tasks.moon[0] ?? '' },
-      { cookie: token('manager') },
+      { status: 403, code: 'tasks_not_readable' },
     );
-    expect(sent.status).toBe(403);
-    expect(errorOf(sent)).toMatchObject({ code: 'tasks_not_readable' });
   });
 
   it('allow.roles: a role not listed is refused with 403; a listed one runs', async () => {
-    const before = await harness.jobCount();
     const fields = (person: string) => ({
       personid: person,
       projectid: spf,
       selection: ids.tasks.lightingSh010,
     });
-    const refused = await send(harness, 'supervisors', fields(ids.persons.artist), {
-      cookie: token('artist'),
-    });
-    expect(refused.status).toBe(403);
-    expect(errorOf(refused)).toMatchObject({ code: 'role_not_allowed' });
+    const refused = await refusedAs(
+      'artist',
+      fields(ids.persons.artist),
+      { status: 403, code: 'role_not_allowed' },
+      { action: 'supervisors' },
+    );
     expect(errorOf(refused).message).toMatch(/is for admin, supervisor; Kenji Sato \(user\) may not run it/);
-    expect(await harness.jobCount()).toBe(before);
     const allowed = await send(harness, 'supervisors', fields(ids.persons.supervisor), {
       cookie: token('supervisor'),
     });
@@ -440,14 +430,12 @@ describe('AUTH_MODE=zou-session', () => {
   });
 
   it('allow.projects: tasks of another production are refused with 403', async () => {
-    const refused = await send(
-      harness,
-      'spf-only',
+    const refused = await refusedAs(
+      'manager',
       { personid: ids.persons.manager, selection: ids.tasks.big[1] ?? '' },
-      { cookie: token('manager') },
+      { status: 403, code: 'project_not_allowed' },
+      { action: 'spf-only' },
     );
-    expect(refused.status).toBe(403);
-    expect(errorOf(refused)).toMatchObject({ code: 'project_not_allowed' });
     expect(errorOf(refused).message).toContain(big);
     const allowed = await send(
       harness,
