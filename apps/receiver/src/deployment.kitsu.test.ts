@@ -295,6 +295,17 @@ describe("the README's deployment: nginx serving the real Zou at /api and the re
     );
   }
 
+  /** An AJAX action as Kitsu's page sends it: a JSON body, any answer accepted, the page's origin. */
+  async function ajaxPost(browser: Browser, action: string, body: Record<string, unknown>): Promise<Sent> {
+    return sent(
+      await browser.request(`/kitsu-actions/actions/${action}`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', Accept: '*/*', Origin: nginx.url },
+        body: JSON.stringify(body),
+      }),
+    );
+  }
+
   async function jobCount(): Promise<number> {
     let total = 0;
     for (const queue of queues.values()) {
@@ -576,18 +587,12 @@ describe("the README's deployment: nginx serving the real Zou at /api and the re
       // The page the new tab shows names both: who the request claims, who the session is.
       expect(form.text).toContain(ids.persons.supervisor);
       expect(form.text).toContain('Kenji Sato');
-      const ajax = await sent(
-        await artist.request('/kitsu-actions/actions/render-flamenco', {
-          method: 'POST',
-          headers: { 'Content-Type': 'application/json', Accept: '*/*', Origin: nginx.url },
-          body: JSON.stringify({
-            userid: ids.persons.supervisor,
-            productionid: spf,
-            selection: [ids.tasks.layoutSh010],
-            entitytype: 'shot',
-          }),
-        }),
-      );
+      const ajax = await ajaxPost(artist, 'render-flamenco', {
+        userid: ids.persons.supervisor,
+        productionid: spf,
+        selection: [ids.tasks.layoutSh010],
+        entitytype: 'shot',
+      });
       expect(ajax.status).toBe(403);
       expect(errorOf(ajax).code).toBe('identity_mismatch');
       expect(await jobCount()).toBe(before);
@@ -701,20 +706,14 @@ describe("the README's deployment: nginx serving the real Zou at /api and the re
   describe('selections from other Kitsu pages, checked with the real Zou', () => {
     it("one from the My tasks page (no production, entity type episode) gets its production from Zou's task", async () => {
       const artist = await loggedIn('artist');
-      const answer = await sent(
-        await artist.request('/kitsu-actions/actions/render-flamenco', {
-          method: 'POST',
-          headers: { 'Content-Type': 'application/json', Accept: '*/*', Origin: nginx.url },
-          body: JSON.stringify({
-            userid: ids.persons.artist,
-            productionid: '',
-            selection: [ids.tasks.layoutSh010],
-            entitytype: 'episode',
-            originurl: '/todos',
-            originserver: new URL(nginx.url).host,
-          }),
-        }),
-      );
+      const answer = await ajaxPost(artist, 'render-flamenco', {
+        userid: ids.persons.artist,
+        productionid: '',
+        selection: [ids.tasks.layoutSh010],
+        entitytype: 'episode',
+        originurl: '/todos',
+        originserver: new URL(nginx.url).host,
+      });
       expect(answer.status).toBe(202);
       const view = await finished(artist, String((JSON.parse(answer.text) as { jobId: string }).jobId));
       expect(view).toMatchObject({ state: 'completed', projectId: spf, taskIds: [ids.tasks.layoutSh010] });
@@ -725,18 +724,12 @@ describe("the README's deployment: nginx serving the real Zou at /api and the re
       const big = ids.projects.big ?? '';
       // Past 50 tasks the bot reads the production's list, which Zou pages by 100 (Big Show has 150 tasks).
       const selection = ids.tasks.big.slice(-60);
-      const answer = await sent(
-        await manager.request('/kitsu-actions/actions/render-flamenco', {
-          method: 'POST',
-          headers: { 'Content-Type': 'application/json', Accept: '*/*', Origin: nginx.url },
-          body: JSON.stringify({
-            userid: ids.persons.manager,
-            productionid: big,
-            selection,
-            entitytype: 'shot',
-          }),
-        }),
-      );
+      const answer = await ajaxPost(manager, 'render-flamenco', {
+        userid: ids.persons.manager,
+        productionid: big,
+        selection,
+        entitytype: 'shot',
+      });
       expect(answer.status).toBe(202);
       const view = await finished(manager, String((JSON.parse(answer.text) as { jobId: string }).jobId));
       expect(view).toMatchObject({ state: 'completed', projectId: big, taskIds: selection });
