@@ -11,3 +11,24 @@ export function param(ctx: Context, name: string): string {
 export function wantsHtml(ctx: Context): boolean {
   return ctx.accepts('json', 'html') === 'html';
 }
+
+/**
+ * The answer to an accepted action or cancel: a browser follows a 303 to the job's status page; a program
+ * gets 202 with that page in Location and `body` as JSON.
+ */
+export function answerAccepted(
+  ctx: Context,
+  statusUrl: string,
+  body: Record<string, unknown>,
+  options: { retryAfterSeconds?: number } = {},
+): void {
+  if (wantsHtml(ctx)) {
+    ctx.redirect(statusUrl);
+    ctx.status = 303;
+    return;
+  }
+  ctx.status = 202;
+  ctx.set('Location', statusUrl);
+  if (options.retryAfterSeconds !== undefined) ctx.set('Retry-After', String(options.retryAfterSeconds));
+  ctx.body = body;
+}

@@ -18,7 +18,7 @@ import { credentialsOf, identifyCaller, type CallerState } from '../caller.ts';
 import { findAction, type AppDeps } from '../deps.ts';
 import { HttpProblem } from '../errors.ts';
 import { bindCaller } from '../identity.ts';
-import { param, wantsHtml } from '../negotiation.ts';
+import { answerAccepted, param, wantsHtml } from '../negotiation.ts';
 import { actionsPage } from '../pages/landing.ts';
 import { rawRequestCopy, redactor, tokenParam } from '../raw-request.ts';
 
@@ -209,15 +209,12 @@ export function actionsRouter(deps: AppDeps): Router {
       },
       deduplicated ? 'duplicate request: same job' : 'job queued',
     );
-    if (wantsHtml(ctx)) {
-      ctx.redirect(statusUrl);
-      ctx.status = 303;
-      return;
-    }
-    ctx.status = 202;
-    ctx.set('Location', statusUrl);
-    ctx.set('Retry-After', String(deps.config.statusRefreshSeconds));
-    ctx.body = { jobId: id, state, statusUrl, deduplicated };
+    answerAccepted(
+      ctx,
+      statusUrl,
+      { jobId: id, state, statusUrl, deduplicated },
+      { retryAfterSeconds: deps.config.statusRefreshSeconds },
+    );
   };
 
   router.get('/actions', (ctx) => {

@@ -7,7 +7,7 @@ import { identifyReader, type ReaderState } from '../caller.ts';
 import type { AppDeps } from '../deps.ts';
 import { HttpProblem } from '../errors.ts';
 import type { Caller } from '../identity.ts';
-import { param, wantsHtml } from '../negotiation.ts';
+import { answerAccepted, param, wantsHtml } from '../negotiation.ts';
 import { jobListPage, statusPage } from '../pages/status.ts';
 
 /** The same answer for a job that does not exist and one the caller may not see: nothing leaks. */
@@ -253,14 +253,12 @@ export function jobsRouter(deps: AppDeps): Router {
       'cancel requested',
     );
     const statusUrl = links.href(view.id);
-    if (wantsHtml(ctx)) {
-      ctx.redirect(statusUrl);
-      ctx.status = 303;
-      return;
-    }
-    ctx.status = 202;
-    ctx.set('Location', statusUrl);
-    ctx.body = { jobId: view.id, state: answer.view.state, cancelledBy: who.by, statusUrl };
+    answerAccepted(ctx, statusUrl, {
+      jobId: view.id,
+      state: answer.view.state,
+      cancelledBy: who.by,
+      statusUrl,
+    });
   });
 
   router.get('/jobs/:id/result', reading, async (ctx) => {
