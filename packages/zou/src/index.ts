@@ -12,42 +12,7 @@ export type {
 } from './client.ts';
 export type { ZouAuth, ZouLogger } from './transport.ts';
 export { parseRetryAfter } from '@kitsu-actions/shared';
-export {
-  ZouAuthError,
-  ZouError,
-  ZouNetworkError,
-  ZouPlaylistExistsError,
-  ZouResponseError,
-} from './errors.ts';
-export type { ZouErrorInit } from './errors.ts';
-export {
-  AuthenticatedResponse,
-  Comment,
-  CommentInput,
-  CommentManyItem,
-  CustomAction,
-  CustomActionInput,
-  CustomActionUpdate,
-  Entity,
-  EntityType,
-  LoginResponse,
-  Paged,
-  Person,
-  PersonRole,
-  Playlist,
-  PlaylistForEntity,
-  PlaylistInput,
-  PlaylistShot,
-  PlaylistUpdate,
-  PreviewFile,
-  Project,
-  RefreshResponse,
-  Task,
-  TaskFull,
-  TaskStatus,
-  TaskTimeSpents,
-  TaskType,
-  TimeSpent,
-  ZouErrorBody,
-} from './schemas.ts';
+// Every error class and every Zou schema (each a zod schema and its type of the same name) is public.
+export * from './errors.ts';
+export * from './schemas.ts';
 export { botZouClient } from './bot.ts';
