@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 // The fake lives in @kitsu-actions/testing; imported by path until that package's entry re-exports it.
 import { startFakeZou } from '@kitsu-actions/testing';
 import type { FakeZou } from '@kitsu-actions/testing';
@@ -26,6 +26,13 @@ function clientFor(zou: FakeZou, overrides: Partial<ZouClientOptions> = {}) {
     timeoutMs: 5_000,
     ...overrides,
   });
+}
+
+/** A fake Zou of the test's own (its state changes, or it goes away), closed when the test ends. */
+async function ownZou(): Promise<FakeZou> {
+  const own = await startFakeZou();
+  onTestFinished(() => own.close());
+  return own;
 }
 
 function loginAs(
@@ -107,17 +114,13 @@ describe('Zou client against the fake Zou', () => {
     });
 
     it('throws ZouAuthError when the bot token is revoked, without a retry or a login', async () => {
-      const own = await startFakeZou();
-      try {
-        const client = clientFor(own);
-        own.control.revokeToken(own.seed.botToken);
-        const error = await client.listTaskTypes().catch((e: unknown) => e);
-        expect(error).toBeInstanceOf(ZouAuthError);
-        expect((error as ZouAuthError).status).toBe(401);
-        expect(own.state.requests).toHaveLength(1);
-      } finally {
-        await own.close();
-      }
+      const own = await ownZou();
+      const client = clientFor(own);
+      own.control.revokeToken(own.seed.botToken);
+      const error = await client.listTaskTypes().catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ZouAuthError);
+      expect((error as ZouAuthError).status).toBe(401);
+      expect(own.state.requests).toHaveLength(1);
     });
 
     it('authenticated(): resolves the user of a session cookie or bearer', async () => {
@@ -197,23 +200,19 @@ describe('Zou client against the fake Zou', () => {
     });
 
     it('does not repeat a POST that may have been applied (500), but does after a 503', async () => {
-      const own = await startFakeZou();
-      try {
-        const client = clientFor(own);
-        const { ids } = own.seed;
-        own.control.failNext(1, 500, { method: 'POST' });
-        const input = { task_status_id: ids.taskStatuses.wip, comment: 'hello' };
-        await expect(client.commentTask(ids.tasks.animationSh010, input)).rejects.toMatchObject({
-          status: 500,
-        });
-        expect(own.state.requests).toHaveLength(1);
-        own.control.failNext(1, 503, { method: 'POST' });
-        const comment = await client.commentTask(ids.tasks.animationSh010, input);
-        expect(comment.text).toBe('hello');
-        expect(own.state.comments).toHaveLength(1);
-      } finally {
-        await own.close();
-      }
+      const own = await ownZou();
+      const client = clientFor(own);
+      const { ids } = own.seed;
+      own.control.failNext(1, 500, { method: 'POST' });
+      const input = { task_status_id: ids.taskStatuses.wip, comment: 'hello' };
+      await expect(client.commentTask(ids.tasks.animationSh010, input)).rejects.toMatchObject({
+        status: 500,
+      });
+      expect(own.state.requests).toHaveLength(1);
+      own.control.failNext(1, 503, { method: 'POST' });
+      const comment = await client.commentTask(ids.tasks.animationSh010, input);
+      expect(comment.text).toBe('hello');
+      expect(own.state.comments).toHaveLength(1);
     });
 
     it('waits for Retry-After before retrying, and gives up at once when it is too long', async () => {
@@ -230,25 +229,21 @@ describe('Zou client against the fake Zou', () => {
     });
 
     it('retries when the connection is refused, and succeeds once Zou is back', async () => {
-      const own = await startFakeZou();
-      try {
-        const warnings: Record<string, unknown>[] = [];
-        const logger: ZouLogger = {
-          debug: () => undefined,
-          warn: (obj) => {
-            warnings.push(obj);
-            // Zou comes back while the client is backing off after its first failure.
-            if (warnings.length === 1) void own.control.acceptConnections();
-          },
-        };
-        const client = clientFor(own, { logger, retryBaseDelayMs: 50, retryMaxDelayMs: 100 });
-        await own.control.refuseConnections();
-        const types = await client.listTaskTypes();
-        expect(types.length).toBeGreaterThan(0);
-        expect(warnings[0]).toMatchObject({ route: '/data/task-types', attempt: 1 });
-      } finally {
-        await own.close();
-      }
+      const own = await ownZou();
+      const warnings: Record<string, unknown>[] = [];
+      const logger: ZouLogger = {
+        debug: () => undefined,
+        warn: (obj) => {
+          warnings.push(obj);
+          // Zou comes back while the client is backing off after its first failure.
+          if (warnings.length === 1) void own.control.acceptConnections();
+        },
+      };
+      const client = clientFor(own, { logger, retryBaseDelayMs: 50, retryMaxDelayMs: 100 });
+      await own.control.refuseConnections();
+      const types = await client.listTaskTypes();
+      expect(types.length).toBeGreaterThan(0);
+      expect(warnings[0]).toMatchObject({ route: '/data/task-types', attempt: 1 });
     });
 
     it('ends the wait between retries at once when the caller aborts, with the abort reason', async () => {
@@ -288,16 +283,12 @@ describe('Zou client against the fake Zou', () => {
     });
 
     it('times out a slow answer and reports it as a network error', async () => {
-      const own = await startFakeZou();
-      try {
-        own.control.slow(2_000, { path: '/data/task-types' });
-        const client = clientFor(own, { timeoutMs: 100, retries: 1 });
-        const error = await client.listTaskTypes().catch((e: unknown) => e);
-        expect(error).toBeInstanceOf(ZouNetworkError);
-        expect((error as Error).message).toContain('no answer within 100 ms (after 2 attempts)');
-      } finally {
-        await own.close();
-      }
+      const own = await ownZou();
+      own.control.slow(2_000, { path: '/data/task-types' });
+      const client = clientFor(own, { timeoutMs: 100, retries: 1 });
+      const error = await client.listTaskTypes().catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ZouNetworkError);
+      expect((error as Error).message).toContain('no answer within 100 ms (after 2 attempts)');
     });
   });
 
@@ -465,138 +456,116 @@ describe('Zou client against the fake Zou', () => {
     });
 
     it('fails on a body that does not match the schema, naming the field', async () => {
-      const own = await startFakeZou();
-      try {
-        const id = own.seed.ids.tasks.lightingSh010;
-        const row = own.state.tasks.get(id);
-        if (row === undefined) throw new Error('seed changed');
-        (row as unknown as Record<string, unknown>).estimation = 'three days';
-        const error = await clientFor(own)
-          .getTask(id)
-          .catch((e: unknown) => e);
-        expect(error).toBeInstanceOf(ZouResponseError);
-        expect((error as Error).message).toContain(
-          `Zou GET /data/tasks/${id} answered 200 with an unexpected body: estimation:`,
-        );
-      } finally {
-        await own.close();
-      }
+      const own = await ownZou();
+      const id = own.seed.ids.tasks.lightingSh010;
+      const row = own.state.tasks.get(id);
+      if (row === undefined) throw new Error('seed changed');
+      (row as unknown as Record<string, unknown>).estimation = 'three days';
+      const error = await clientFor(own)
+        .getTask(id)
+        .catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ZouResponseError);
+      expect((error as Error).message).toContain(
+        `Zou GET /data/tasks/${id} answered 200 with an unexpected body: estimation:`,
+      );
     });
   });
 
   describe('writes', () => {
     it('comments a task, keeping or changing its status', async () => {
-      const own = await startFakeZou();
-      try {
-        const client = clientFor(own);
-        const { ids } = own.seed;
-        const task = await client.getTask(ids.tasks.compositingSh010);
-        const same = await client.commentTask(task.id, {
-          task_status_id: task.task_status_id,
-          comment: 'just a note',
-        });
-        expect(same).toMatchObject({
-          object_id: task.id,
-          text: 'just a note',
-          task_status_id: task.task_status_id,
-        });
-        await client.commentTask(task.id, { task_status_id: ids.taskStatuses.wfa, comment: 'render done' });
-        expect((await client.getTask(task.id)).task_status_id).toBe(ids.taskStatuses.wfa);
-        await expect(
-          client.commentTask(task.id, { task_status_id: UNKNOWN_ID, comment: 'x' }),
-        ).rejects.toMatchObject({ status: 404 });
-        expect(own.state.comments).toHaveLength(2);
-      } finally {
-        await own.close();
-      }
+      const own = await ownZou();
+      const client = clientFor(own);
+      const { ids } = own.seed;
+      const task = await client.getTask(ids.tasks.compositingSh010);
+      const same = await client.commentTask(task.id, {
+        task_status_id: task.task_status_id,
+        comment: 'just a note',
+      });
+      expect(same).toMatchObject({
+        object_id: task.id,
+        text: 'just a note',
+        task_status_id: task.task_status_id,
+      });
+      await client.commentTask(task.id, { task_status_id: ids.taskStatuses.wfa, comment: 'render done' });
+      expect((await client.getTask(task.id)).task_status_id).toBe(ids.taskStatuses.wfa);
+      await expect(
+        client.commentTask(task.id, { task_status_id: UNKNOWN_ID, comment: 'x' }),
+      ).rejects.toMatchObject({ status: 404 });
+      expect(own.state.comments).toHaveLength(2);
     });
 
     it('records 50 comments with one comment-many request', async () => {
-      const own = await startFakeZou();
-      try {
-        const client = clientFor(own);
-        const { ids } = own.seed;
-        const items = ids.tasks.spf.slice(0, 50).map((id, n) => ({
-          object_id: id,
-          task_status_id: ids.taskStatuses.wfa,
-          comment: `Render ${String(n)} finished`,
-        }));
-        const comments = await client.commentMany(ids.projects.spf, items);
-        expect(comments).toHaveLength(50);
-        expect(own.state.comments.map((c) => c.object_id)).toEqual(items.map((i) => i.object_id));
-        expect(own.control.requests({ method: 'POST' })).toHaveLength(1);
-        expect(own.state.tasks.get(items[49]?.object_id ?? '')?.task_status_id).toBe(ids.taskStatuses.wfa);
-      } finally {
-        await own.close();
-      }
+      const own = await ownZou();
+      const client = clientFor(own);
+      const { ids } = own.seed;
+      const items = ids.tasks.spf.slice(0, 50).map((id, n) => ({
+        object_id: id,
+        task_status_id: ids.taskStatuses.wfa,
+        comment: `Render ${String(n)} finished`,
+      }));
+      const comments = await client.commentMany(ids.projects.spf, items);
+      expect(comments).toHaveLength(50);
+      expect(own.state.comments.map((c) => c.object_id)).toEqual(items.map((i) => i.object_id));
+      expect(own.control.requests({ method: 'POST' })).toHaveLength(1);
+      expect(own.state.tasks.get(items[49]?.object_id ?? '')?.task_status_id).toBe(ids.taskStatuses.wfa);
     });
 
     it('manages custom actions as an admin, and is refused as the bot', async () => {
-      const own = await startFakeZou();
-      try {
-        const admin = loginAs(own, 'admin');
-        const created = await admin.createCustomAction({
-          name: 'Render on farm',
-          url: 'https://actions.studio.example/actions/render',
-          entity_type: 'shot',
-          is_ajax: true,
-        });
-        expect(created).toMatchObject({ name: 'Render on farm', is_ajax: true, entity_type: 'shot' });
-        const updated = await admin.updateCustomAction(created.id, { is_ajax: false });
-        expect(updated.is_ajax).toBe(false);
-        // A partial update leaves the other fields as they were.
-        const renamed = await admin.updateCustomAction(created.id, { name: 'Render lighting' });
-        expect(renamed).toMatchObject({ name: 'Render lighting', is_ajax: false, entity_type: 'shot' });
-        expect((await admin.listCustomActions()).map((a) => a.id)).toEqual([created.id]);
-        await expect(
-          clientFor(own).createCustomAction({ name: 'x', url: 'https://x' }),
-        ).rejects.toMatchObject({
-          status: 403,
-        });
-        // Zou's column limit, checked before sending.
-        await expect(
-          admin.createCustomAction({ name: 'x', url: `https://x/${'a'.repeat(400)}` }),
-        ).rejects.toThrow();
-        await admin.deleteCustomAction(created.id);
-        expect(await admin.listCustomActions()).toEqual([]);
-      } finally {
-        await own.close();
-      }
+      const own = await ownZou();
+      const admin = loginAs(own, 'admin');
+      const created = await admin.createCustomAction({
+        name: 'Render on farm',
+        url: 'https://actions.studio.example/actions/render',
+        entity_type: 'shot',
+        is_ajax: true,
+      });
+      expect(created).toMatchObject({ name: 'Render on farm', is_ajax: true, entity_type: 'shot' });
+      const updated = await admin.updateCustomAction(created.id, { is_ajax: false });
+      expect(updated.is_ajax).toBe(false);
+      // A partial update leaves the other fields as they were.
+      const renamed = await admin.updateCustomAction(created.id, { name: 'Render lighting' });
+      expect(renamed).toMatchObject({ name: 'Render lighting', is_ajax: false, entity_type: 'shot' });
+      expect((await admin.listCustomActions()).map((a) => a.id)).toEqual([created.id]);
+      await expect(clientFor(own).createCustomAction({ name: 'x', url: 'https://x' })).rejects.toMatchObject({
+        status: 403,
+      });
+      // Zou's column limit, checked before sending.
+      await expect(
+        admin.createCustomAction({ name: 'x', url: `https://x/${'a'.repeat(400)}` }),
+      ).rejects.toThrow();
+      await admin.deleteCustomAction(created.id);
+      expect(await admin.listCustomActions()).toEqual([]);
     });
 
     it('creates and fills playlists, refusing duplicate names with or without an episode', async () => {
-      const own = await startFakeZou();
-      try {
-        const client = clientFor(own);
-        const { ids } = own.seed;
-        const playlist = await client.createPlaylist({
-          name: 'Lighting dailies',
-          project_id: ids.projects.spf,
-        });
-        expect(playlist).toMatchObject({ name: 'Lighting dailies', episode_id: null, for_entity: 'shot' });
-        const error = await client
-          .createPlaylist({ name: 'lighting dailies', project_id: ids.projects.spf })
-          .catch((e: unknown) => e);
-        expect(error).toBeInstanceOf(ZouPlaylistExistsError);
-        expect((error as ZouPlaylistExistsError).existing.id).toBe(playlist.id);
+      const own = await ownZou();
+      const client = clientFor(own);
+      const { ids } = own.seed;
+      const playlist = await client.createPlaylist({
+        name: 'Lighting dailies',
+        project_id: ids.projects.spf,
+      });
+      expect(playlist).toMatchObject({ name: 'Lighting dailies', episode_id: null, for_entity: 'shot' });
+      const error = await client
+        .createPlaylist({ name: 'lighting dailies', project_id: ids.projects.spf })
+        .catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ZouPlaylistExistsError);
+      expect((error as ZouPlaylistExistsError).existing.id).toBe(playlist.id);
 
-        const episodic = {
-          name: 'Anim review',
-          project_id: ids.projects.spf,
-          episode_id: ids.episodes[0] ?? '',
-        };
-        await client.createPlaylist(episodic);
-        await expect(client.createPlaylist(episodic)).rejects.toMatchObject({ status: 400 });
+      const episodic = {
+        name: 'Anim review',
+        project_id: ids.projects.spf,
+        episode_id: ids.episodes[0] ?? '',
+      };
+      await client.createPlaylist(episodic);
+      await expect(client.createPlaylist(episodic)).rejects.toMatchObject({ status: 400 });
 
-        const shot = ids.shots[0] ?? '';
-        const preview = own.state.tasks.get(ids.tasks.lightingSh010)?.last_preview_file_id ?? null;
-        const filled = await client.updatePlaylist(playlist.id, {
-          shots: [{ entity_id: shot, preview_file_id: preview }],
-        });
-        expect(filled.shots).toEqual([{ entity_id: shot, preview_file_id: preview }]);
-      } finally {
-        await own.close();
-      }
+      const shot = ids.shots[0] ?? '';
+      const preview = own.state.tasks.get(ids.tasks.lightingSh010)?.last_preview_file_id ?? null;
+      const filled = await client.updatePlaylist(playlist.id, {
+        shots: [{ entity_id: shot, preview_file_id: preview }],
+      });
+      expect(filled.shots).toEqual([{ entity_id: shot, preview_file_id: preview }]);
     });
   });
 });
