@@ -235,25 +235,6 @@ function mapListed(body: unknown, fn: (row: Record<string, unknown>) => Record<s
   return body;
 }
 
-/** Zou's Person.present_minimal: what non-admins get from the persons list (no email). */
-function minimalPerson(row: Record<string, unknown>): Record<string, unknown> {
-  return {
-    id: row.id,
-    type: 'Person',
-    first_name: row.first_name,
-    last_name: row.last_name,
-    full_name: row.full_name,
-    has_avatar: row.has_avatar,
-    active: row.active,
-    // Filled only with ?relations=true, which the route does not pass to present_minimal for lists.
-    departments: [],
-    studio_id: null,
-    role: row.role,
-    desktop_login: row.desktop_login,
-    is_bot: row.is_bot,
-  };
-}
-
 /** Zou's Person.present_client: a client reads names and avatars, nothing of the studio's organisation. */
 function clientPerson(row: Record<string, unknown>): Record<string, unknown> {
   return {
@@ -266,6 +247,17 @@ function clientPerson(row: Record<string, unknown>): Record<string, unknown> {
     active: row.active,
     role: row.role,
     is_bot: row.is_bot,
+  };
+}
+
+/** Zou's Person.present_minimal: what non-admins get from the persons list (no email). */
+function minimalPerson(row: Record<string, unknown>): Record<string, unknown> {
+  return {
+    ...clientPerson(row),
+    // Filled only with ?relations=true, which the route does not pass to present_minimal for lists.
+    departments: [],
+    studio_id: null,
+    desktop_login: row.desktop_login,
   };
 }
 
@@ -906,6 +898,28 @@ function taskTimeSpents(ctx: Ctx): Answer {
 
 const GET = 'GET' as const;
 
+/** A reference list anyone logged in reads whole, and its rows by id. */
+function referenceRoutes<T extends { id: string; type: string; updated_at: string }>(
+  model: string,
+  table: (state: FakeZouState) => Map<string, T>,
+  what: string,
+): Route[] {
+  return [
+    {
+      method: GET,
+      path: `/data/${model}`,
+      auth: 'access',
+      handle: (ctx) => listRows(ctx, table(ctx.state).values(), () => true),
+    },
+    {
+      method: GET,
+      path: `/data/${model}/:id`,
+      auth: 'access',
+      handle: (ctx) => ok(serialize(getOr404(table(ctx.state), ctx.params.id, what), true)),
+    },
+  ];
+}
+
 export const routes: Route[] = [
   { method: 'POST', path: '/auth/login', auth: 'none', body: 'silent', handle: login },
   {
@@ -998,30 +1012,8 @@ export const routes: Route[] = [
     auth: 'access',
     handle: (ctx) => listRows(ctx, ctx.state.entityTypes.values(), () => true),
   },
-  {
-    method: GET,
-    path: '/data/task-types',
-    auth: 'access',
-    handle: (ctx) => listRows(ctx, ctx.state.taskTypes.values(), () => true),
-  },
-  {
-    method: GET,
-    path: '/data/task-types/:id',
-    auth: 'access',
-    handle: (ctx) => ok(serialize(getOr404(ctx.state.taskTypes, ctx.params.id, 'Task type'), true)),
-  },
-  {
-    method: GET,
-    path: '/data/task-status',
-    auth: 'access',
-    handle: (ctx) => listRows(ctx, ctx.state.taskStatuses.values(), () => true),
-  },
-  {
-    method: GET,
-    path: '/data/task-status/:id',
-    auth: 'access',
-    handle: (ctx) => ok(serialize(getOr404(ctx.state.taskStatuses, ctx.params.id, 'Task status'), true)),
-  },
+  ...referenceRoutes('task-types', (state) => state.taskTypes, 'Task type'),
+  ...referenceRoutes('task-status', (state) => state.taskStatuses, 'Task status'),
   {
     method: GET,
     path: '/data/preview-files/:id',
