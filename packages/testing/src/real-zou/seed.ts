@@ -95,13 +95,7 @@ async function linkStudioSettings(admin: Session, fake: Seed, ids: IdMap): Promi
       department_id: row.department_id,
     };
     const found = taskTypes.find((t) => t['name'] === row.name && t['for_entity'] === row.for_entity);
-    if (found === undefined) {
-      ids.link(row.id, idOf(await call(admin, 'POST', '/data/task-types', wanted)));
-      return;
-    }
-    ids.link(row.id, found.id);
-    const changes = differing(wanted, found);
-    if (changes !== null) await call(admin, 'PUT', `/data/task-types/${found.id}`, changes);
+    await alignRow(admin, ids, row.id, '/data/task-types', wanted, found);
   });
 
   // init-data's statuses let artists and clients set every status; the fake's do not.
@@ -119,13 +113,7 @@ async function linkStudioSettings(admin: Session, fake: Seed, ids: IdMap): Promi
       is_wip: row.is_wip,
     };
     const found = taskStatuses.find((s) => s['short_name'] === row.short_name && s['for_concept'] !== true);
-    if (found === undefined) {
-      ids.link(row.id, idOf(await call(admin, 'POST', '/data/task-status', wanted)));
-      return;
-    }
-    ids.link(row.id, found.id);
-    const changes = differing(wanted, found);
-    if (changes !== null) await call(admin, 'PUT', `/data/task-status/${found.id}`, changes);
+    await alignRow(admin, ids, row.id, '/data/task-status', wanted, found);
   });
 }
 
@@ -441,6 +429,24 @@ function rowsOf(answer: unknown, what: string): ZouRow[] {
 }
 
 /** The fields of `wanted` whose value differs from `current`, or null when none does. */
+/** Links the fake's row to Zou's `found`, updated where it differs from `wanted`, or else to a new row. */
+async function alignRow(
+  admin: Session,
+  ids: IdMap,
+  fakeId: string,
+  route: string,
+  wanted: Record<string, unknown>,
+  found: ZouRow | undefined,
+): Promise<void> {
+  if (found === undefined) {
+    ids.link(fakeId, idOf(await call(admin, 'POST', route, wanted)));
+    return;
+  }
+  ids.link(fakeId, found.id);
+  const changes = differing(wanted, found);
+  if (changes !== null) await call(admin, 'PUT', `${route}/${found.id}`, changes);
+}
+
 function differing<T extends Record<string, unknown>>(
   wanted: T,
   current: Record<string, unknown>,
