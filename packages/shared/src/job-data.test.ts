@@ -39,6 +39,16 @@ const storedRender = {
   },
 };
 
+/** The debug action's snapshot, as the debug jobs below stored it. */
+const debugAction = {
+  id: 'debug',
+  name: 'Debug selection',
+  kind: 'debug',
+  entityType: 'shot',
+  ajax: false,
+  options: {},
+};
+
 /** A debug job as stored under AUTH_MODE=token: the person as the request named them, the raw request kept. */
 const storedDebug = {
   request: {
@@ -52,14 +62,7 @@ const storedDebug = {
     mode: 'form',
     receivedAt: '2026-01-02T03:04:05.000Z',
   },
-  action: {
-    id: 'debug',
-    name: 'Debug selection',
-    kind: 'debug',
-    entityType: 'shot',
-    ajax: false,
-    options: {},
-  },
+  action: debugAction,
   raw: {
     method: 'POST',
     url: '/actions/debug',
@@ -82,14 +85,7 @@ const storedBare = {
     mode: 'get',
     receivedAt: '2026-01-02T03:04:05.000Z',
   },
-  action: {
-    id: 'debug',
-    name: 'Debug selection',
-    kind: 'debug',
-    entityType: 'shot',
-    ajax: false,
-    options: {},
-  },
+  action: debugAction,
 };
 
 describe('JobData of jobs already in Redis', () => {
