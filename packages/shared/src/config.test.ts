@@ -1,6 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from './config.ts';
 
+/** The problems a refused configuration names, one a line; fails unless loadConfig throws a ConfigError. */
+function problemsOf(env: Record<string, string>): string {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems.join('\n');
+    throw error;
+  }
+  throw new Error('expected the configuration to be refused');
+}
+
 describe('config', () => {
   it('has a safe default for everything a local start needs', () => {
     const config = loadConfig({});
@@ -24,19 +35,12 @@ describe('config', () => {
   });
 
   it('names every bad variable and its value', () => {
-    let error: unknown;
-    try {
-      loadConfig({
-        PORT: 'eighty',
-        KITSU_ORIGINS: 'https://kitsu.example/',
-        QUEUE_PREFIX: 'a:b',
-        LOG_LEVEL: 'loud',
-      });
-    } catch (caught) {
-      error = caught;
-    }
-    expect(error).toBeInstanceOf(ConfigError);
-    const problems = (error as ConfigError).problems.join('\n');
+    const problems = problemsOf({
+      PORT: 'eighty',
+      KITSU_ORIGINS: 'https://kitsu.example/',
+      QUEUE_PREFIX: 'a:b',
+      LOG_LEVEL: 'loud',
+    });
     expect(problems).toMatch(/^PORT: .*\(got "eighty"\)$/m);
     expect(problems).toMatch(/^KITSU_ORIGINS.*no path or trailing slash/m);
     expect(problems).toMatch(/^QUEUE_PREFIX: no colons/m);
@@ -50,15 +54,6 @@ describe('config', () => {
   describe('AUTH_MODE', () => {
     const url = 'https://kitsu.studio.example/api';
     const bot = 'aaaa.bbbb.cccc';
-    const problemsOf = (env: Record<string, string>): string => {
-      try {
-        loadConfig(env);
-      } catch (error) {
-        if (error instanceof ConfigError) return error.problems.join('\n');
-        throw error;
-      }
-      throw new Error('expected the configuration to be refused');
-    };
 
     it('is none, marked implicit, only when no Kitsu is configured', () => {
       expect(loadConfig({}).auth).toMatchObject({ mode: 'none', implicit: true });
@@ -102,18 +97,12 @@ describe('config', () => {
       expect(config.farms.flamenco).toEqual({ url: 'http://flamenco:8080' });
       expect(config.farms.afanasy).toEqual({ host: 'cgru', port: 51001, jobUrl: undefined });
       expect(config.farms.unreachableTimeoutMs).toBe(30_000);
-      let error: unknown;
-      try {
-        loadConfig({
-          FLAMENCO_URL: 'flamenco:8080',
-          AFANASY_PORT: '70000',
-          FARM_POLL_INTERVAL_MS: '10000',
-          FARM_POLL_MAX_INTERVAL_MS: '5000',
-        });
-      } catch (caught) {
-        error = caught;
-      }
-      const problems = (error as ConfigError).problems.join('\n');
+      const problems = problemsOf({
+        FLAMENCO_URL: 'flamenco:8080',
+        AFANASY_PORT: '70000',
+        FARM_POLL_INTERVAL_MS: '10000',
+        FARM_POLL_MAX_INTERVAL_MS: '5000',
+      });
       expect(problems).toMatch(/^FLAMENCO_URL: .*\(got "flamenco:8080"\)$/m);
       expect(problems).toMatch(/^AFANASY_PORT: /m);
       expect(problems).toMatch(/^FARM_POLL_MAX_INTERVAL_MS: must not be below FARM_POLL_INTERVAL_MS/m);
