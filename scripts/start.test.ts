@@ -1,23 +1,14 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { repoRoot } from '@kitsu-actions/shared';
+import { freePort } from '@kitsu-actions/testing';
 
 /** How long a stopped `pnpm start` may take to exit (idle apps stop in well under a second; CI is loaded). */
 const stopBoundMs = 30_000;
 const appEntry = /apps\/(receiver|worker)\/src\/main\.ts/;
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no free port');
-  return address.port;
-}
 
 /** `/proc/<pid>/stat` as [state, ppid]; undefined when there is no such process. */
 function statOf(pid: number): { state: string; ppid: number } | undefined {
