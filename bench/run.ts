@@ -13,6 +13,7 @@ import { figure as burst } from './figures/burst.ts';
 import { figure as enqueue } from './figures/enqueue.ts';
 import { figure as form } from './figures/form.ts';
 import { figure as pickup } from './figures/pickup.ts';
+import { figure as readLoad } from './figures/read-load.ts';
 import { figure as renderTracking } from './figures/render-tracking.ts';
 import { figure as status } from './figures/status.ts';
 import { figure as worker } from './figures/worker.ts';
@@ -22,7 +23,7 @@ import { redisVersion, removePrefix, withTimeout } from './lib/redis.ts';
 import { fmt, round } from './lib/stats.ts';
 import type { Check, Figure, FigureContext, Goal, Settings } from './lib/types.ts';
 
-const figures: Figure[] = [ack, form, enqueue, pickup, status, worker, burst, renderTracking];
+const figures: Figure[] = [ack, form, enqueue, pickup, status, readLoad, worker, burst, renderTracking];
 
 function intEnv(name: string, fallback: number, options: { allowZero?: boolean } = {}): number {
   const raw = process.env[name];

@@ -115,7 +115,7 @@ describe('job reads under load (a receiver process on real Redis)', () => {
     expect((await list('?state=completed')).total).toBe(0);
   });
 
-  it('8 clients looping GET /jobs: action POSTs still answer 202, p99 under 100 ms', async () => {
+  it('8 clients looping GET /jobs: every action POST still answers 202 (its latency is the bench figure read-load)', async () => {
     const posts = 300;
     const deadline = Date.now() + 60_000;
     let stop = false;
@@ -152,7 +152,6 @@ describe('job reads under load (a receiver process on real Redis)', () => {
     // eslint-disable-next-line no-console -- the measured figure, for the record of the run
     console.info(summary);
     expect(Object.fromEntries(statuses), summary).toEqual({ 202: posts });
-    expect(p99, summary).toBeLessThan(100);
     expect(reads, summary).toBeGreaterThan(8);
   }, 90_000);
 });
