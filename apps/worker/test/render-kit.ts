@@ -48,8 +48,10 @@ export interface RenderWorld {
   view(jobId: string): Promise<JobStatusView | undefined>;
   /** Waits for the job's final event (not a timer), then returns its status view. */
   finished(jobId: string, timeoutMs?: number): Promise<JobStatusView>;
-  /** Starts the farms' clocks (worlds made with `tick: false`): simulated time moves with real time. */
+  /** Starts the farms' clocks (a `tick: false` world, or after `stopFarms`): simulated time moves with real time. */
   runFarms(): void;
+  /** Stops the farms' clocks: farm jobs stay as they are until `runFarms` or the fakes' `control.advance`. */
+  stopFarms(): void;
   /** Progress events of a job so far, in order. */
   progress(jobId: string): JobProgress[];
   /** Polls until `check` holds (bounded by a deadline), for state the fakes hold. */
@@ -66,10 +68,10 @@ export async function startRenderWorld(
   } = {},
 ): Promise<RenderWorld> {
   const overrides = options.env ?? {};
-  const tickMs = options.tick === false ? {} : { tickMs: 25 };
   const zou = await startFakeZou();
-  const flamenco = await startFakeFlamenco({ startDelayMs: 100, taskMs: 150, transitionMs: 100, ...tickMs });
-  const afanasy = await startFakeAfanasy({ startDelayMs: 100, taskMs: 150, ...tickMs });
+  // The world drives the farms' clocks (never their own `tickMs`), so a test can stop them.
+  const flamenco = await startFakeFlamenco({ startDelayMs: 100, taskMs: 150, transitionMs: 100 });
+  const afanasy = await startFakeAfanasy({ startDelayMs: 100, taskMs: 150 });
   let clock: NodeJS.Timeout | undefined;
   const prefix = `{kat-${randomUUID().slice(0, 8)}}`;
   const env: Record<string, string> = {
@@ -161,6 +163,10 @@ export async function startRenderWorld(
         afanasy.control.advance(25);
       }, 25);
     },
+    stopFarms() {
+      clearInterval(clock);
+      clock = undefined;
+    },
     async view(jobId) {
       return (await queues.find(jobId))?.view;
     },
@@ -182,7 +188,7 @@ export async function startRenderWorld(
       }
     },
     async close() {
-      clearInterval(clock);
+      world.stopFarms();
       await Promise.all([...events.values()].map((item) => item.events.close()));
       for (const item of events.values()) item.connection.disconnect();
       await queues.close();
@@ -190,5 +196,6 @@ export async function startRenderWorld(
       await Promise.all([zou.close(), flamenco.close(), afanasy.close()]);
     },
   };
+  if (options.tick !== false) world.runFarms();
   return world;
 }
