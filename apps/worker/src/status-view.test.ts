@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { RenderResult, createLogger, jobCapabilities } from '@kitsu-actions/shared';
 import { createZouClient } from '@kitsu-actions/zou';
 import { startRenderWorld, type RenderWorld } from '../test/render-kit.ts';
@@ -28,6 +28,9 @@ afterAll(async () => {
   await workers.close();
   await world.close();
 });
+
+// A test that runs the farms' clocks stops them again: the next may need a render that stays tracked.
+afterEach(() => world.stopFarms());
 
 describe('the status of a render, while it runs and once it ends', () => {
   it('counts the attempt under way, and a cancelled job says it was cancelled, not "Cancelling…"', async () => {
