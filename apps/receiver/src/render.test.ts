@@ -1,16 +1,16 @@
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it, onTestFinished } from 'vitest';
 import {
   catalogueFixture,
   freePort,
   spawnService,
   startFakeAfanasy,
   startFakeFlamenco,
+  startFakeZou,
   type FakeAfanasy,
   type FakeFlamenco,
   type FakeZou,
-  type ServiceProcess,
 } from '@kitsu-actions/testing';
-import { kitsuOrigin, startZouReceiver, type ReceiverHarness } from '../test/harness.ts';
+import { kitsuOrigin, startReceiver, type ReceiverHarness } from '../test/harness.ts';
 
 /** The render actions of packages/testing/fixtures/catalogues/render.yaml: a file for the processes to read. */
 const catalogue = catalogueFixture('render');
@@ -72,7 +72,6 @@ describe('render actions end to end (Kitsu form → receiver → worker process 
   let flamenco: FakeFlamenco;
   let afanasy: FakeAfanasy;
   let harness: ReceiverHarness;
-  let worker: ServiceProcess | undefined;
   let clock: NodeJS.Timeout | undefined;
   let lighting: string[];
   const token = (person: 'lighter' | 'artist' | 'supervisor' | 'manager'): string =>
@@ -87,9 +86,12 @@ describe('render actions end to end (Kitsu form → receiver → worker process 
     clearInterval(clock);
     clock = undefined;
   };
-  const request = (actionId: string, tasks: string[]): Promise<Answer> =>
+  /** The farm's own record of what one of our jobs submitted there. */
+  const submissionsOf = <S extends object>(jobId: string, submissions: S[]): S[] =>
+    submissions.filter((submission) => JSON.stringify(submission).includes(jobId));
+  const request = (actionId: string, tasks: string[], to = harness): Promise<Answer> =>
     post(
-      `${harness.baseUrl}/actions/${actionId}`,
+      `${to.baseUrl}/actions/${actionId}`,
       {
         personid: zou.seed.ids.persons.lighter,
         projectid: zou.seed.ids.projects.spf,
@@ -101,13 +103,28 @@ describe('render actions end to end (Kitsu form → receiver → worker process 
     );
 
   beforeAll(async () => {
+    zou = await startFakeZou();
     // The farms' clocks move only when the test says so.
     flamenco = await startFakeFlamenco({ startDelayMs: 100, taskMs: 150, transitionMs: 100 });
     afanasy = await startFakeAfanasy({ startDelayMs: 100, taskMs: 150 });
-    ({ zou, harness } = await startZouReceiver({
+    const spf = zou.seed.ids.tasks.spf;
+    lighting = [0, 1, 2].map((shot) => spf[shot * 4 + 2] ?? '');
+    readAs = { Cookie: `access_token_cookie=${token('lighter')}` };
+    harness = await startRenderReceiver();
+    // Every test but the first (which has a receiver and worker of its own) needs the worker running.
+    await harness.startWorker().waitFor(/workers ready/);
+  });
+
+  /** A receiver of its own (a queue prefix of its own) with the render catalogue; no worker yet. */
+  function startRenderReceiver(): Promise<ReceiverHarness> {
+    return startReceiver({
       redisUrl: inject('redisUrl'),
       catalogueYaml: catalogue.yaml,
       env: {
+        AUTH_MODE: 'zou-session',
+        KITSU_URL: zou.url,
+        KITSU_BOT_TOKEN: zou.seed.botToken,
+        DEDUP_WINDOW_MS: '0',
         // The worker process reads the same catalogue from its file (and checks its farms are configured).
         ACTIONS_FILE: catalogue.file,
         FLAMENCO_URL: flamenco.url,
@@ -117,53 +134,51 @@ describe('render actions end to end (Kitsu form → receiver → worker process 
         FARM_POLL_MAX_INTERVAL_MS: '100',
         FARM_RETRIES: '1',
       },
-    }));
-    const spf = zou.seed.ids.tasks.spf;
-    lighting = [0, 1, 2].map((shot) => spf[shot * 4 + 2] ?? '');
-    readAs = { Cookie: `access_token_cookie=${token('lighter')}` };
-  });
+    });
+  }
 
   afterAll(async () => {
     stopFarms();
     await harness.close();
-    await Promise.all([flamenco.close(), afanasy.close()]);
+    await Promise.all([zou.close(), flamenco.close(), afanasy.close()]);
   });
 
   it('a queued render can be cancelled from its page; it then ends without reaching the farm', async () => {
-    // No worker yet: the job waits.
-    const sent = await request('render-flamenco', lighting.slice(0, 1));
+    // A receiver of its own, whose queues no worker reads yet: the job waits.
+    const idle = await startRenderReceiver();
+    onTestFinished(() => idle.close());
+    const sent = await request('render-flamenco', lighting.slice(0, 1), idle);
     expect(sent.status).toBe(303);
     const jobId = sent.location.split('/').pop() ?? '';
     expect(jobId).toMatch(/^render-[0-9a-f-]{36}$/);
     const page = await statusPage(sent.location);
-    expect(page).toContain(`<form method="post" action="${harness.baseUrl}/jobs/${jobId}/cancel"`);
+    expect(page).toContain(`<form method="post" action="${idle.baseUrl}/jobs/${jobId}/cancel"`);
 
     // Another artist does not even see it (issue 10: a person reads their own jobs); a supervisor on the
     // team sees it but may not cancel it; the requester may, and is sent back to the page.
-    const unseen = await post(`${harness.baseUrl}/jobs/${jobId}/cancel`, {}, token('artist'));
+    const unseen = await post(`${idle.baseUrl}/jobs/${jobId}/cancel`, {}, token('artist'));
     expect(unseen.status).toBe(404);
-    const refused = await post(`${harness.baseUrl}/jobs/${jobId}/cancel`, {}, token('supervisor'));
+    const refused = await post(`${idle.baseUrl}/jobs/${jobId}/cancel`, {}, token('supervisor'));
     expect(refused.status).toBe(403);
     expect(refused.text).toContain('Only the person who ran this job');
-    const cancelled = await post(`${harness.baseUrl}/jobs/${jobId}/cancel`, {}, token('lighter'));
+    const cancelled = await post(`${idle.baseUrl}/jobs/${jobId}/cancel`, {}, token('lighter'));
     expect(cancelled.status).toBe(303);
     expect(cancelled.location).toBe(sent.location);
     const view = await json(sent.location);
     expect(view['state']).toBe('cancelled');
     expect(view['error']).toMatchObject({ message: 'Cancelled by lena.becker@studio.example' });
-    const listed = (await json(`${harness.baseUrl}/jobs?state=cancelled`))['jobs'] as { id: string }[];
+    const listed = (await json(`${idle.baseUrl}/jobs?state=cancelled`))['jobs'] as { id: string }[];
     expect(listed.map((job) => job.id)).toContain(jobId);
-    const queued = (await json(`${harness.baseUrl}/jobs?state=queued`))['jobs'] as { id: string }[];
+    const queued = (await json(`${idle.baseUrl}/jobs?state=queued`))['jobs'] as { id: string }[];
     expect(queued.map((job) => job.id)).not.toContain(jobId);
 
-    worker = harness.startWorker();
-    await worker.waitFor(/workers ready/);
-    const ended = await harness.waitForJob(jobId, { headers: readAs });
+    await idle.startWorker().waitFor(/workers ready/);
+    const ended = await idle.waitForJob(jobId, { headers: readAs });
     expect(ended['state']).toBe('cancelled');
     expect(ended['error']).toMatchObject({
       message: 'Cancelled by lena.becker@studio.example before it started',
     });
-    expect(flamenco.state.submissions).toHaveLength(0);
+    expect(submissionsOf(jobId, flamenco.state.submissions)).toHaveLength(0);
   });
 
   it('Flamenco: three shots rendered, the page shows progress and a link to each farm job', async () => {
@@ -175,7 +190,7 @@ describe('render actions end to end (Kitsu form → receiver → worker process 
     stopFarms();
     expect(ended['state']).toBe('completed');
     expect(ended['progress']).toMatchObject({ percent: 100, message: '3 shots rendered on Flamenco' });
-    const farmJobs = flamenco.state.submissions.map((submission) => submission.jobId);
+    const farmJobs = submissionsOf(jobId, flamenco.state.submissions).map((submission) => submission.jobId);
     expect(farmJobs).toHaveLength(3);
     const page = await statusPage(sent.location);
     for (const farmJob of farmJobs) expect(page).toContain(`href="${flamenco.url}/app/jobs/${farmJob}"`);
@@ -188,7 +203,7 @@ describe('render actions end to end (Kitsu form → receiver → worker process 
 
   it('a manager cancels a running render: the farm jobs are cancelled, the job ends cancelled naming them', async () => {
     // The farm's clock stands still: the jobs stay queued on the farm while the worker tracks them.
-    const before = flamenco.state.submissions.length;
+    stopFarms();
     const sent = await request('render-flamenco', lighting.slice(0, 2));
     const jobId = sent.location.split('/').pop() ?? '';
     const progressOf = async (): Promise<string> =>
@@ -200,7 +215,8 @@ describe('render actions end to end (Kitsu form → receiver → worker process 
     const live = await statusPage(sent.location);
     expect(live).toContain('of 2 shots rendering');
     expect(live).toContain(`action="${harness.baseUrl}/jobs/${jobId}/cancel"`);
-    const mine = flamenco.state.submissions.slice(before).map((submission) => submission.jobId);
+    const mine = submissionsOf(jobId, flamenco.state.submissions).map((submission) => submission.jobId);
+    expect(mine).toHaveLength(2);
     for (const farmJob of mine) expect(live).toContain(`href="${flamenco.url}/app/jobs/${farmJob}"`);
 
     const cancelled = await post(`${harness.baseUrl}/jobs/${jobId}/cancel`, {}, token('manager'));
@@ -224,10 +240,11 @@ describe('render actions end to end (Kitsu form → receiver → worker process 
     const ended = await harness.waitForJob(jobId, { headers: readAs });
     stopFarms();
     expect(ended['state']).toBe('completed');
-    expect(afanasy.state.submissions).toHaveLength(3);
-    expect(
-      afanasy.state.submissions.map((s) => (s.job['blocks'] as { frame_first: number }[])[0]?.frame_first),
-    ).toEqual([1001, 1001, 1001]);
+    const submissions = submissionsOf(jobId, afanasy.state.submissions);
+    expect(submissions).toHaveLength(3);
+    expect(submissions.map((s) => (s.job['blocks'] as { frame_first: number }[])[0]?.frame_first)).toEqual([
+      1001, 1001, 1001,
+    ]);
   });
 });
 
