@@ -159,9 +159,9 @@ describe('Flamenco adapter', () => {
 
   it('never submits twice when the answer is lost: looks the key up before retrying', async () => {
     await fake.close();
-    // The Manager stores the job after 200 ms; the adapter gives up after 100 ms, waits 300-600 ms.
-    await start({}, { timeoutMs: 100, retry: { retries: 3, baseDelayMs: 600, maxDelayMs: 600 } });
-    fake.control.slow(200, { method: 'POST', path: '/api/v3/jobs' });
+    // The Manager stores the job at once but never answers: the adapter gives up after 100 ms.
+    await start({}, { timeoutMs: 100 });
+    fake.control.slowAnswers(60_000, { method: 'POST', path: '/api/v3/jobs' });
     const ref = await farm.submit(renderJob(), 'lost-answer');
     expect(fake.state.submissions).toHaveLength(1);
     expect(ref.farmJobId).toBe(fake.state.submissions[0]?.jobId);
