@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it, onTestFinished } from 'vitest';
 import { QueueEvents } from 'bullmq';
 import { createRedis, JobState } from '@kitsu-actions/shared';
 import type { FakeZou, HumanKey } from '@kitsu-actions/testing';
@@ -283,6 +283,10 @@ describe('AUTH_MODE=token: the status link carries a capability for that job', (
 
   it('opens the result once the job is done, and nothing once the job is removed', async () => {
     const worker = harness.startWorker();
+    // Stopped with the test: the other tests of this receiver read their jobs as queued.
+    onTestFinished(async () => {
+      await worker.stop();
+    });
     await worker.waitFor(/workers ready/);
     const sent = await run();
     const jobId = String(sent.body['jobId']);
