@@ -1,5 +1,6 @@
 import { once } from 'node:events';
 import type { AddressInfo, Server } from 'node:net';
+import type { IncomingMessage } from 'node:http';
 
 /**
  * A fake peer's listening socket, which a test can take down ("connection refused") and bring back on
@@ -48,4 +49,22 @@ export async function listen(
       return true;
     },
   };
+}
+
+/** The whole body of a request, as text. */
+export async function readBody(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** A fake farm's own clock: `advance(tickMs)` every tickMs, when asked for; it never holds the process. */
+export function startTicker(
+  tickMs: number | undefined,
+  advance: (ms: number) => void,
+): NodeJS.Timeout | null {
+  if (tickMs === undefined) return null;
+  const ticker = setInterval(() => advance(tickMs), tickMs);
+  ticker.unref();
+  return ticker;
 }

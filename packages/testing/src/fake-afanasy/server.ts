@@ -1,4 +1,4 @@
-import { listen } from '../listener.ts';
+import { listen, startTicker } from '../listener.ts';
 import { createServer } from 'node:net';
 import type { Server, Socket } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -448,13 +448,7 @@ export async function startFakeAfanasy(options: FakeAfanasyOptions = {}): Promis
   });
   const port = listener.port;
 
-  const ticker =
-    options.tickMs === undefined
-      ? null
-      : setInterval(() => {
-          advance(options.tickMs ?? 0);
-        }, options.tickMs);
-  ticker?.unref();
+  const ticker = startTicker(options.tickMs, advance);
 
   const control: FakeAfanasyControl = {
     advance,

@@ -1,5 +1,5 @@
 import { HttpFaults, matches, type RouteMatcher } from '../faults.ts';
-import { listen } from '../listener.ts';
+import { listen, readBody, startTicker } from '../listener.ts';
 import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
@@ -113,12 +113,6 @@ const ALLOWED_CHANGES: Partial<Record<FlamencoJobStatus, readonly FlamencoJobSta
 function versionAtLeast(version: string, major: number, minor: number): boolean {
   const [maj = 0, min = 0] = version.split('.').map((part) => Number.parseInt(part, 10) || 0);
   return maj > major || (maj === major && min >= minor);
-}
-
-async function readBody(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 /** Starts a fake Flamenco 3 Manager on 127.0.0.1. */
@@ -533,13 +527,7 @@ export async function startFakeFlamenco(options: FakeFlamencoOptions = {}): Prom
   });
   const port = listener.port;
 
-  const ticker =
-    options.tickMs === undefined
-      ? null
-      : setInterval(() => {
-          advance(options.tickMs ?? 0);
-        }, options.tickMs);
-  ticker?.unref();
+  const ticker = startTicker(options.tickMs, advance);
 
   const control: FakeFlamencoControl = {
     advance,

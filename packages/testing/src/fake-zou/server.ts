@@ -1,5 +1,5 @@
 import { HttpFaults, matches, type RouteMatcher } from '../faults.ts';
-import { listen } from '../listener.ts';
+import { listen, readBody } from '../listener.ts';
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { HttpError } from './http.ts';
@@ -115,12 +115,6 @@ function nginxPage(status: number): string {
   };
   const title = `${String(status)} ${titles[status] ?? 'Error'}`;
   return `<html>\r\n<head><title>${title}</title></head>\r\n<body>\r\n<center><h1>${title}</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n`;
-}
-
-async function readBody(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 /** Starts a fake Zou on 127.0.0.1 with the seeded production (see seed.ts). */
