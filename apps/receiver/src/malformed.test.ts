@@ -232,7 +232,7 @@ const cases: Case[] = [
     code: 'method_not_allowed',
     method: 'PUT',
     body: json(ajax),
-    message: /./,
+    message: /^PUT is not allowed on \/actions\/debug\.$/,
   },
   {
     fault: 'GET without fields',
