@@ -387,6 +387,31 @@ describe('AUTH_MODE=zou-session', () => {
     expect(taskReads() - before).toBe(1);
   });
 
+  it('a large selection whose production the bot cannot list is read task by task', async () => {
+    const ownZou = await startFakeZou();
+    onTestFinished(() => ownZou.close());
+    const taskReads = (): number =>
+      ownZou.control.requests({ method: 'GET', path: /^\/data\/tasks\/[^/]+$/ }).length;
+    const quiet = await startReceiver({
+      redisUrl: inject('redisUrl'),
+      env: { AUTH_MODE: 'zou-session', KITSU_URL: ownZou.url, KITSU_BOT_TOKEN: ownZou.seed.botToken },
+    });
+    onTestFinished(() => quiet.close());
+    // A production Kitsu does not have: its task list is a 404, so every task is read on its own.
+    const elsewhere = randomUUID();
+    const sent = await send(
+      quiet,
+      'debug',
+      { personid: ids.persons.supervisor, projectid: elsewhere, selection: ids.tasks.spf.join(',') },
+      { cookie: ownZou.control.issueToken(ids.persons.supervisor) },
+    );
+    expect(sent.status).toBe(400);
+    expect(errorOf(sent)).toMatchObject({ code: 'task_outside_project' });
+    expect(errorOf(sent).message).toContain(elsewhere);
+    expect(taskReads()).toBe(ids.tasks.spf.length);
+    expect(await quiet.jobCount()).toBe(0);
+  });
+
   it('a task Kitsu does not know is refused, naming it', async () => {
     const unknown = randomUUID();
     const sent = await refusedAs(
@@ -579,6 +604,37 @@ describe('AUTH_MODE=none and start-up', () => {
     );
   });
 
+  it('a catalogue built without that check: allow.roles under another mode is refused (role_unknown)', async () => {
+    const harness = await startReceiver({
+      redisUrl: inject('redisUrl'),
+      catalogueYaml: 'actions:\n  - { id: sup, name: Sup, kind: debug, allow: { roles: [supervisor] } }\n',
+    });
+    onTestFinished(() => harness.close());
+    const sent = await send(harness, 'sup', { personid: offlinePerson, selection: offlineTask });
+    expect(sent.status).toBe(403);
+    expect(errorOf(sent)).toMatchObject({ code: 'role_unknown' });
+    expect(errorOf(sent).message).toMatch(
+      /limited to the roles supervisor.*AUTH_MODE=none; only zou-session/,
+    );
+    expect(await harness.jobCount()).toBe(0);
+  });
+
+  it('allow.projects: a request that names no production is refused, and one that names an allowed one runs', async () => {
+    const allowed = randomUUID();
+    const harness = await startReceiver({
+      redisUrl: inject('redisUrl'),
+      catalogueYaml: `actions:\n  - { id: one, name: One show, kind: debug, allow: { projects: [${allowed}] } }\n`,
+    });
+    onTestFinished(() => harness.close());
+    const fields = { personid: offlinePerson, selection: offlineTask };
+    const none = await send(harness, 'one', fields);
+    expect(none.status).toBe(403);
+    expect(errorOf(none)).toMatchObject({ code: 'project_not_allowed' });
+    expect(errorOf(none).message).toMatch(/limited to some productions, and the request names none/);
+    expect(await harness.jobCount()).toBe(0);
+    expect((await send(harness, 'one', { ...fields, projectid: allowed })).status).toBe(202);
+  });
+
   it('the receiver warns at start that requests are trusted as sent', async () => {
     const receiver = spawnService('apps/receiver/src/main.ts', {
       REDIS_URL: inject('redisUrl'),
@@ -613,10 +669,12 @@ describe('session cache', () => {
     now += 25_000;
     expect(cache.get(noExpiry)).toBeUndefined();
     cache.set(jwt(undefined), person);
-    cache.set(jwt(now / 1000 + 60), person);
-    cache.set(jwt(now / 1000 + 61), person);
+    const kept = [jwt(now / 1000 + 60), jwt(now / 1000 + 61)];
+    for (const token of kept) cache.set(token, person);
     expect(cache.size).toBe(2);
+    // A token already past its expiry is not cached, so it pushes no live session out.
     cache.set(jwt(now / 1000 - 1), person);
     expect(cache.size).toBe(2);
+    for (const token of kept) expect(cache.get(token)).toEqual(person);
   });
 });
