@@ -195,6 +195,41 @@ describe('AUTH_MODE=zou-session: who reads which job', () => {
     expect(view.body).toMatchObject({ state: 'cancelled' });
   });
 
+  it("a queued job's result is no page yet, said as such", async () => {
+    const result = await request(`${harness.baseUrl}/jobs/${jobs.artist}/result`, {
+      headers: session('artist'),
+    });
+    expect(result.status).toBe(404);
+    expect(result.body['error']).toEqual({
+      code: 'no_result_page',
+      message: `Job ${jobs.artist} is queued; its result page exists once it has completed.`,
+    });
+  });
+
+  it('a cancel of a job that does not exist is 404 unknown_job', async () => {
+    const missing = 'pages-00000000-0000-4000-8000-000000000000';
+    const answer = await request(`${harness.baseUrl}/jobs/${missing}/cancel`, {
+      method: 'POST',
+      headers: { ...session('admin'), Origin: kitsuOrigin },
+      body: {},
+    });
+    expect(answer.status).toBe(404);
+    expect((answer.body['error'] as { code: string }).code).toBe('unknown_job');
+  });
+
+  it("an admin cancels anyone's job, on a production's team or not", async () => {
+    const answer = await request(`${harness.baseUrl}/jobs/${jobs.manager}/cancel`, {
+      method: 'POST',
+      headers: { ...session('admin'), Origin: kitsuOrigin },
+      body: {},
+    });
+    expect(answer.status).toBe(202);
+    expect(answer.body).toMatchObject({
+      state: 'cancelled',
+      cancelledBy: 'noor.haddad@studio.example (admin)',
+    });
+  });
+
   it('teams are read once per production while cached, not once per read', async () => {
     const projectReads = (): number =>
       zou.control.requests({ method: 'GET', path: /^\/data\/projects\/[^/]+$/ }).length;
@@ -279,6 +314,44 @@ describe('AUTH_MODE=token: the status link carries a capability for that job', (
     expect(cancelled.status).toBe(303);
     expect(cancelled.location).toBe(statusUrl);
     expect((await request(statusUrl)).body).toMatchObject({ state: 'cancelled' });
+  });
+
+  it('cancels with the token or with a job link, naming which', async () => {
+    const byToken = String((await run()).body['jobId']);
+    const cancelled = await request(`${harness.baseUrl}/jobs/${byToken}/cancel`, {
+      method: 'POST',
+      headers: { 'X-Kitsu-Actions-Token': secret },
+      body: {},
+    });
+    expect(cancelled.status).toBe(202);
+    expect(cancelled.body).toMatchObject({
+      state: 'cancelled',
+      cancelledBy: 'a holder of the actions token (AUTH_MODE=token)',
+    });
+    const byLink = String((await run()).body['statusUrl']);
+    const [statusPath, query] = byLink.split('?');
+    const linked = await request(`${statusPath ?? ''}/cancel?${query ?? ''}`, { method: 'POST', body: {} });
+    expect(linked.status).toBe(202);
+    expect(linked.body).toMatchObject({
+      state: 'cancelled',
+      cancelledBy: "a holder of the job's status link (AUTH_MODE=token)",
+    });
+  });
+
+  it('the list filters by action', async () => {
+    const render = await request(`${harness.baseUrl}/actions/render-flamenco?token=${secret}`, {
+      method: 'POST',
+      body: { ...fields, entitytype: 'shot' },
+    });
+    expect(render.status).toBe(202);
+    const renderJob = String(render.body['jobId']);
+    const debugJob = String((await run()).body['jobId']);
+    const byAction = (action: string): Promise<Answer> =>
+      request(`${harness.baseUrl}/jobs?action=${action}`, { headers: { 'X-Kitsu-Actions-Token': secret } });
+    expect(idsOf(await byAction('render-flamenco'))).toEqual([renderJob]);
+    const debug = idsOf(await byAction('debug'));
+    expect(debug).toContain(debugJob);
+    expect(debug).not.toContain(renderJob);
   });
 
   it('opens the result once the job is done, and nothing once the job is removed', async () => {
