@@ -129,3 +129,36 @@ describe('Redis outage', () => {
     expect(await harness.jobCount()).toBe(2);
   });
 });
+
+describe('job reads and cancels while Redis is down', () => {
+  let redis: RedisServer;
+  let harness: ReceiverHarness;
+  beforeAll(async () => {
+    redis = await startRedisServer();
+    harness = await startReceiver({ redisUrl: redis.url });
+  });
+  afterAll(async () => {
+    await harness.close();
+    await redis.destroy();
+  });
+
+  it('the list, a status and a cancel answer 503 queue_unavailable', async () => {
+    const accepted = await post(harness.baseUrl, tasks);
+    expect(accepted.status).toBe(202);
+    const { jobId } = (await accepted.json()) as { jobId: string };
+    await redis.stop({ hard: true });
+
+    const json = { Accept: 'application/json' };
+    const answers = [
+      await fetch(`${harness.baseUrl}/jobs`, { headers: json }),
+      await fetch(`${harness.baseUrl}/jobs/${jobId}`, { headers: json }),
+      await fetch(`${harness.baseUrl}/jobs/${jobId}/cancel`, { method: 'POST', headers: json }),
+    ];
+    for (const answer of answers) {
+      expect({ url: answer.url, status: answer.status }).toEqual({ url: answer.url, status: 503 });
+      expect(answer.headers.get('retry-after')).toBe('5');
+      const body = (await answer.json()) as { error: { code: string } };
+      expect(body.error.code).toBe('queue_unavailable');
+    }
+  });
+});
