@@ -1,11 +1,12 @@
 import { afterAll, beforeAll, describe, expect, inject, it, onTestFinished } from 'vitest';
-import { QueueEvents } from 'bullmq';
+import { QueueEvents, Worker } from 'bullmq';
 import { createRedis, JobState } from '@kitsu-actions/shared';
 import type { FakeZou, HumanKey } from '@kitsu-actions/testing';
 import {
   kitsuOrigin,
   offlinePerson,
   offlineTask,
+  startReceiver,
   startTokenReceiver,
   startZouReceiver,
   type ReceiverHarness,
@@ -488,5 +489,43 @@ describe('links and states as people and programs read them', () => {
     expect((running.body['error'] as { message: string }).message).toContain(
       'use one of queued, active, completed, failed, cancelled',
     );
+  });
+});
+
+describe('a completed job whose result is no page', () => {
+  let harness: ReceiverHarness;
+  beforeAll(async () => {
+    harness = await startReceiver({ redisUrl: inject('redisUrl') });
+  });
+  afterAll(() => harness.close());
+
+  it('its result answers 404 no_result_page', async () => {
+    const sent = await request(`${harness.baseUrl}/actions/debug`, {
+      method: 'POST',
+      body: { personid: offlinePerson, selection: offlineTask },
+    });
+    const jobId = String(sent.body['jobId']);
+    // A worker of another build: it completes the job with something that is not a debug page.
+    const connection = createRedis(inject('redisUrl'), 'consumer');
+    const worker = new Worker('pages', () => Promise.resolve({ type: 'page' }), {
+      connection,
+      prefix: harness.prefix,
+    });
+    try {
+      await new Promise<void>((resolve) => {
+        worker.on('completed', (job) => {
+          if (job.id === jobId) resolve();
+        });
+      });
+    } finally {
+      await worker.close();
+      connection.disconnect();
+    }
+    const result = await request(`${harness.baseUrl}/jobs/${jobId}/result`);
+    expect(result.status).toBe(404);
+    expect(result.body['error']).toEqual({
+      code: 'no_result_page',
+      message: `Job ${jobId} has no result page.`,
+    });
   });
 });
