@@ -25,6 +25,8 @@ describe('double-click key: person, action, project and tasks', () => {
     dedupWindowMs: 60_000,
   });
   beforeAll(async () => {
+    // The connection may be ready already: it was opened when the suite was collected.
+    if (connection.status === 'ready') return;
     await new Promise<void>((resolve) => connection.once('ready', () => resolve()));
   });
   afterAll(async () => {
