@@ -529,10 +529,13 @@ describe('Zou client against the fake Zou', () => {
       await expect(clientFor(own).createCustomAction({ name: 'x', url: 'https://x' })).rejects.toMatchObject({
         status: 403,
       });
-      // Zou's column limit, checked before sending.
+      // Zou's column limit, checked before sending: refused here, nothing reaches Zou.
+      const posted = own.control.requests({ method: 'POST', path: '/data/custom-actions' }).length;
+      expect(posted).toBe(2); // the admin's and the bot's
       await expect(
         admin.createCustomAction({ name: 'x', url: `https://x/${'a'.repeat(400)}` }),
-      ).rejects.toThrow();
+      ).rejects.toThrow(/url.*400/s);
+      expect(own.control.requests({ method: 'POST', path: '/data/custom-actions' })).toHaveLength(posted);
       await admin.deleteCustomAction(created.id);
       expect(await admin.listCustomActions()).toEqual([]);
     });
