@@ -5,8 +5,10 @@ import {
   CgruRenderOptions,
   FlamencoRenderOptions,
   JobData,
+  JobQueues,
   RenderResult,
   createLogger,
+  loadConfig,
   type JobKind,
   type FarmKind,
 } from '@kitsu-actions/shared';
@@ -314,6 +316,28 @@ describe('render without Kitsu or without the farm', () => {
     });
     await expect(noFarm).rejects.toThrow(/no Flamenco configured \(FLAMENCO_URL is not set\)/);
     await world.finished(jobId);
+
+    // Through a worker without Kitsu settings: failed on its first attempt of several, not retried.
+    const prefix = `{kat-${randomUUID().slice(0, 8)}}`;
+    const { KITSU_URL: _url, KITSU_BOT_TOKEN: _token, ...env } = { ...world.env, QUEUE_PREFIX: prefix };
+    const bare = await startWorkers({ config: loadConfig(env), handlers, logger: context.log });
+    const queues = new JobQueues(world.connection, { prefix, timeoutMs: 2000, dedupWindowMs: 0 });
+    try {
+      const action = world.catalogue.actions.find((item) => item.id === 'render-flamenco');
+      if (action === undefined) throw new Error('no render-flamenco action');
+      const { id } = await queues.enqueue(action, data.request);
+      let view = (await queues.find(id))?.view;
+      await world.until(async () => {
+        view = (await queues.find(id))?.view;
+        return view?.state === 'failed';
+      }, 'the job to fail');
+      expect(view?.error?.message).toMatch(/reads the shots from Kitsu/);
+      expect(view?.maxAttempts).toBeGreaterThan(1);
+      expect(view?.attempts).toBe(1);
+    } finally {
+      await bare.close();
+      await queues.close();
+    }
   });
 });
 
