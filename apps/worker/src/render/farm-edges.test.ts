@@ -1,0 +1,132 @@
+import { randomUUID } from 'node:crypto';
+import { Job } from 'bullmq';
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { FlamencoRenderOptions, createLogger } from '@kitsu-actions/shared';
+import { createZouClient } from '@kitsu-actions/zou';
+import { createFarms } from '../farms/index.ts';
+import { renderFlamencoHandler } from '../handlers/render-flamenco/index.ts';
+import { isKindJob } from '../handlers/types.ts';
+import { handlers } from '../handlers/index.ts';
+import { startWorkers, type WorkerSet } from '../workers.ts';
+import { startRenderWorld, type RenderWorld } from '../../test/render-kit.ts';
+
+// How a render ends when the farm refuses, loses a job, or will not cancel one, and when a cancel
+// arrives while a submission is on its way.
+
+let world: RenderWorld;
+let workers: WorkerSet;
+
+beforeAll(async () => {
+  world = await startRenderWorld(inject('redisUrl'));
+  workers = await startWorkers({
+    config: world.config,
+    handlers,
+    logger: createLogger({ level: 'silent', name: 'farm-edges-test' }),
+    zou: createZouClient({ baseUrl: world.zou.url, auth: { token: world.zou.seed.botToken } }),
+  });
+});
+
+afterAll(async () => {
+  await workers.close();
+  await world.close();
+});
+
+afterEach(() => {
+  world.flamenco.control.clearFaults();
+  world.flamenco.control.slowAnswers(0);
+});
+
+function submissionsOf(jobId: string) {
+  return world.flamenco.state.submissions.filter(
+    (submission) =>
+      (submission.body['metadata'] as Record<string, string>)['kitsu_actions_bull_job_id'] === jobId,
+  );
+}
+
+const oneShot = () => world.lightingTasks.slice(0, 1);
+
+describe('render.flamenco at the edges', () => {
+  it('a job the Manager refuses fails at once, on its first attempt, with nothing submitted', async () => {
+    world.flamenco.control.failNext(1, 422, { path: '/api/v3/jobs/check' });
+    const jobId = await world.enqueue('render-flamenco', oneShot());
+    const view = await world.finished(jobId);
+    expect(view.state).toBe('failed');
+    expect(view.error?.message).toMatch(/^Flamenco at http:\/\/127\.0\.0\.1:\d+ refused /);
+    expect(view.attempts).toBe(1);
+    expect(view.maxAttempts).toBeGreaterThan(1);
+    expect(submissionsOf(jobId)).toHaveLength(0);
+  });
+
+  it('a farm job gone while tracked fails its shot, saying so, without a retry', async () => {
+    const jobId = await world.enqueue('render-flamenco', oneShot());
+    await world.until(() => submissionsOf(jobId).length === 1, 'a submission');
+    world.flamenco.state.jobs.delete(submissionsOf(jobId)[0]?.jobId ?? '');
+    const view = await world.finished(jobId);
+    expect(view.state).toBe('failed');
+    expect(view.error?.message).toMatch(
+      /^1 of 1 shots failed on Flamenco at http:\/\/127\.0\.0\.1:\d+: E01 \/ SQ010 \/ SH010: the farm job is gone/,
+    );
+    expect(view.attempts).toBe(1);
+  });
+
+  it('a cancel while a submission is under way cancels the farm job it created', async () => {
+    // The Manager stores the job at once but holds its answer: the worker is cancelled before it learns
+    // the farm job's id.
+    world.flamenco.control.slowAnswers(5_000, { method: 'POST', path: '/api/v3/jobs' });
+    const jobId = await world.enqueue('render-flamenco', oneShot());
+    await world.until(() => submissionsOf(jobId).length === 1, 'a submission');
+    await world.queues.cancel(jobId, { by: 'marc.dubois@studio.example' }, 60);
+    const view = await world.finished(jobId);
+    expect(view.state).toBe('cancelled');
+    expect(view.error?.message).toBe('Cancelled by marc.dubois@studio.example');
+    const farmJobId = submissionsOf(jobId)[0]?.jobId ?? '';
+    await world.until(
+      () => world.flamenco.state.jobs.get(farmJobId)?.status === 'canceled',
+      'the farm job to be canceled',
+    );
+    expect(
+      world.flamenco.control.requests({ method: 'POST', path: /\/setstatus$/ }).map((r) => r.path),
+    ).toContain(`/api/v3/jobs/${farmJobId}/setstatus`);
+  });
+
+  it('a farm job the Manager will not cancel is named in the reason; the job still ends cancelled', async () => {
+    const jobId = await world.enqueue('render-flamenco', oneShot());
+    await world.until(() => submissionsOf(jobId).length === 1, 'a submission');
+    world.flamenco.control.failNext(10, 422, { path: /\/setstatus$/ });
+    await world.queues.cancel(jobId, { by: 'marc.dubois@studio.example' }, 60);
+    const view = await world.finished(jobId);
+    expect(view.state).toBe('cancelled');
+    expect(view.error?.message).toMatch(
+      /^Cancelled by marc\.dubois@studio\.example; not cancelled on Flamenco: E01 \/ SQ010 \/ SH010: Flamenco at http:\/\/127\.0\.0\.1:\d+ refused /,
+    );
+    expect(world.flamenco.state.jobs.get(submissionsOf(jobId)[0]?.jobId ?? '')?.status).not.toBe('canceled');
+  });
+
+  it('a store that cannot record the submission key stops the job before anything is submitted', async () => {
+    // Run by the handler directly, with a store whose writes fail (Redis refusing them).
+    const data = world.jobData('render-flamenco', oneShot());
+    const job = new Job(world.queues.queue('render'), data.action.kind, data, {}, `render-${randomUUID()}`);
+    if (!isKindJob(job, 'render.flamenco')) throw new Error('not a render.flamenco job');
+    const log = createLogger({ level: 'silent', name: 'farm-edges-test' });
+    const before = world.flamenco.state.submissions.length;
+    const run = renderFlamencoHandler({
+      job,
+      data,
+      options: FlamencoRenderOptions.parse(data.action.options),
+      log,
+      signal: new AbortController().signal,
+      publicUrl: 'https://kitsu.studio.example',
+      resultPageBytes: world.config.storage.resultPageBytes,
+      progress: () => Promise.resolve(),
+      zou: createZouClient({ baseUrl: world.zou.url, auth: { token: world.zou.seed.botToken } }),
+      farms: createFarms(world.config, log),
+      store: {
+        read: () => Promise.resolve({}),
+        write: () => Promise.reject(new Error('OOM command not allowed when used memory > maxmemory')),
+        cancelRequest: () => Promise.resolve(undefined),
+      },
+    });
+    await expect(run).rejects.toThrow(/OOM command not allowed/);
+    expect(world.flamenco.state.submissions.length).toBe(before);
+  });
+});
