@@ -262,17 +262,37 @@ function minimalPerson(row: Record<string, unknown>): Record<string, unknown> {
 }
 
 /** The persons list: admins get everyone in full, clients their teammates, others everyone, minimal. */
+/** user_service.get_client_team_person_ids: the people of the teams a client is on. */
+function clientTeammates(state: FakeZouState, user: PersonRow): Set<string> {
+  return new Set([...state.projects.values()].filter((p) => p.team.includes(user.id)).flatMap((p) => p.team));
+}
+
 function listPersons(ctx: Ctx): Answer {
   const { state, user } = ctx;
   if (user.role !== 'client') {
     const answer = listRows(ctx, state.persons.values(), () => true);
     return isAdmin(user) ? answer : { ...answer, body: mapListed(answer.body, minimalPerson) };
   }
-  const teammates = new Set(
-    [...state.projects.values()].filter((p) => p.team.includes(user.id)).flatMap((p) => p.team),
-  );
+  const teammates = clientTeammates(state, user);
   const answer = listRows(ctx, state.persons.values(), (p) => teammates.has(p.id));
   return { ...answer, body: mapListed(answer.body, clientPerson) };
+}
+
+/**
+ * PersonResource.get: managers and admins read the whole person, a client only a teammate (names and
+ * role), anyone else present_minimal (no email), its departments with ?relations (the default).
+ */
+function getPerson(ctx: Ctx): Answer {
+  const { state, user } = ctx;
+  const relations = boolParam(ctx, 'relations', true);
+  const person = getOr404(state.persons, ctx.params.id, 'Person');
+  const row = serialize(person, true);
+  if (isAdmin(user) || user.role === 'manager') return ok(row);
+  if (user.role === 'client') {
+    if (!clientTeammates(state, user).has(person.id)) throw forbidden();
+    return ok(clientPerson(row));
+  }
+  return ok({ ...minimalPerson(row), departments: relations ? [...person.departments] : [] });
 }
 
 // ---------------------------------------------------------------- auth
@@ -950,7 +970,7 @@ export const routes: Route[] = [
     method: GET,
     path: '/data/persons/:id',
     auth: 'access',
-    handle: (ctx) => ok(serialize(getOr404(ctx.state.persons, ctx.params.id, 'Person'), true)),
+    handle: getPerson,
   },
   {
     method: GET,

@@ -217,4 +217,36 @@ describe.each(zouTargets)('$name: access rules', ({ start }) => {
       );
     });
   });
+
+  describe('GET /data/persons/<id>', () => {
+    const person = (id: string, who: HumanKey | 'bot') =>
+      tokenOf(who).then((token) => zou.call(`/data/persons/${id}`, { token }));
+
+    it.each(['supervisor', 'artist', 'vendor'] as const)(
+      '%s reads a person as the list shows them: no email',
+      async (who) => {
+        const answer = await person(zou.ids.persons.manager, who);
+        expect(answer.status).toBe(200);
+        expect(answer.body).toMatchObject({ id: zou.ids.persons.manager, type: 'Person', role: 'manager' });
+        expect(answer.body).not.toHaveProperty('email');
+      },
+    );
+
+    // The producer is a manager on no team: the role, not the team, decides.
+    it.each(['admin', 'manager', 'producer'] as const)('%s reads the email too', async (who) => {
+      const answer = await person(zou.ids.persons.supervisor, who);
+      expect(answer).toMatchObject({
+        status: 200,
+        body: { id: zou.ids.persons.supervisor, email: zou.logins.supervisor.email },
+      });
+    });
+
+    it('a client reads a teammate by name and role only, and nobody else (403)', async () => {
+      const teammate = await person(zou.ids.persons.lighter, 'client');
+      expect(teammate).toMatchObject({ status: 200, body: { id: zou.ids.persons.lighter, role: 'user' } });
+      expect(teammate.body).not.toHaveProperty('email');
+      expect(teammate.body).not.toHaveProperty('departments');
+      expect((await person(zou.ids.persons.outsider, 'client')).status).toBe(403);
+    });
+  });
 });
