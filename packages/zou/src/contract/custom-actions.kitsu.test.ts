@@ -160,4 +160,15 @@ describe.each(zouTargets)('$name: custom actions', ({ start }) => {
       await expect((await as('vendor')).listCustomActions()).rejects.toMatchObject(FORBIDDEN);
     },
   );
+
+  it.each(['manager', 'artist', 'vendor'] as const)(
+    '%s may not read one by its id (403: only the list is open to them); an admin may',
+    async (who) => {
+      const kept = await admin.createCustomAction({ name: uniqueName('Contract read'), url: url() });
+      made.push(kept.id);
+      const read = async (token: string) => zou.call(`/data/custom-actions/${kept.id}`, { token });
+      expect((await read(await zou.sessionToken(who))).status).toBe(403);
+      expect(await read(await zou.sessionToken('admin'))).toMatchObject({ status: 200, body: kept });
+    },
+  );
 });
