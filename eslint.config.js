@@ -29,6 +29,7 @@ export default tseslint.config(
       '.venv/**',
       '.data/**',
       'reports/**',
+      '.stryker-tmp/**',
       'packages/testing/fixtures/**',
     ],
   },
@@ -94,7 +95,7 @@ export default tseslint.config(
     rules: { 'no-restricted-imports': 'off' },
   },
   {
-    files: ['**/*.js'],
+    files: ['**/*.js', '**/*.mjs'],
     ...tseslint.configs.disableTypeChecked,
   },
 );

@@ -1,0 +1,40 @@
+/**
+ * `pnpm mutation [-- <Stryker options>]`: mutation testing with Stryker (stryker.config.mjs), e.g.
+ * `pnpm mutation -- --mutate packages/shared/src/kitsu-request.ts` for one file. Then writes
+ * reports/mutation/mutation.txt (score per file, every surviving mutant) from Stryker's JSON report.
+ *
+ * Stryker mutates the files in place while it runs and puts them back when it stops, also on SIGINT and
+ * SIGTERM: this script forwards both to it and waits. `pnpm mutation` runs it with `exec node` (not
+ * the tsx CLI, which SIGKILLs a child that is slow to stop) so that a signal reaches this process.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { summarizeMutationReport, type MutationReport } from './mutation-report.ts';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const jsonReport = path.join(root, 'reports/mutation/mutation.json');
+const textReport = path.join(root, 'reports/mutation/mutation.txt');
+
+// pnpm passes the `--` of `pnpm mutation -- --mutate …` through; Stryker would read what follows as operands.
+const args = process.argv.slice(2);
+if (args[0] === '--') args.shift();
+
+const strykerPackage = createRequire(import.meta.url).resolve('@stryker-mutator/core/package.json');
+const stryker = path.join(path.dirname(strykerPackage), 'bin/stryker.js');
+const child = spawn(process.execPath, [stryker, 'run', ...args], { cwd: root, stdio: 'inherit' });
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => child.kill(signal));
+}
+const code = await new Promise<number>((resolve) => {
+  child.on('exit', (exitCode, signal) => resolve(exitCode ?? (signal ? 128 : 1)));
+});
+
+if (code === 0 && existsSync(jsonReport)) {
+  const report = JSON.parse(readFileSync(jsonReport, 'utf8')) as MutationReport;
+  writeFileSync(textReport, summarizeMutationReport(report));
+  console.log(`mutation: scores and surviving mutants in ${path.relative(root, textReport)}`);
+}
+process.exit(code);

@@ -1,0 +1,22 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { defineConfig, mergeConfig } from 'vitest/config';
+import base from './vitest.config.ts';
+
+// Stryker (stryker.config.mjs) runs the suite in a copy of the repo whose node_modules are links to the
+// repo's own: there, @kitsu-actions/* would lead back to the unmutated packages. Resolve them in the copy.
+const root = path.dirname(fileURLToPath(import.meta.url));
+
+export default mergeConfig(
+  base,
+  defineConfig({
+    resolve: {
+      alias: Object.fromEntries(
+        ['shared', 'testing', 'zou'].map((name) => [
+          `@kitsu-actions/${name}`,
+          path.join(root, 'packages', name, 'src/index.ts'),
+        ]),
+      ),
+    },
+  }),
+);
