@@ -39,5 +39,7 @@ export default {
   // Tests against real Redis and real HTTP vary in time; a mutant that hangs still ends.
   timeoutMS: 10_000,
   timeoutFactor: 2,
+  // The first run, all tests that import the file (for packages/shared most of the suite), in one thread.
+  dryRunTimeoutMinutes: 30,
   cleanTempDir: 'always',
 };
