@@ -10,8 +10,6 @@ const root = path.dirname(fileURLToPath(import.meta.url));
 export default mergeConfig(
   base,
   defineConfig({
-    // A latency budget (p99 under 100 ms) measures the machine, not the code, and instrumented code is slower.
-    test: { exclude: ['apps/receiver/src/read-load.test.ts'] },
     resolve: {
       alias: Object.fromEntries(
         ['shared', 'testing', 'zou'].map((name) => [
