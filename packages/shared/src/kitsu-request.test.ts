@@ -262,8 +262,9 @@ describe('normalizeKitsuRequest: each field Kitsu sends', () => {
 
 describe('normalizeKitsuRequest: the selection', () => {
   it('says so when no selection was sent, or an empty one', () => {
-    for (const selection of [undefined, null]) {
-      expect(problem({ personid: person, selection })).toMatchObject({
+    // JSON may say null under both spellings.
+    for (const sent of [{}, { selection: null }, { selection: null, 'selection[]': null }]) {
+      expect(problem({ personid: person, ...sent })).toMatchObject({
         code: 'empty_selection',
         field: 'selection',
         message: 'No selection was sent. Select at least one task before running "Debug".',
