@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   ActionRequest,
+  knownKitsuFields,
   missingPerson,
   normalizeKitsuRequest,
   preview,
@@ -332,5 +333,52 @@ describe('preview and missingPerson', () => {
       field: 'personid',
       message: 'The request does not say who is running the action (no userid or personid).',
     });
+  });
+});
+
+describe('the request schemas', () => {
+  const request = normalizeKitsuRequest(
+    {
+      personid: person,
+      selection: [a, b],
+      entitytype: 'shot',
+      originserver: 'https://kitsu.studio.example',
+      currentpath: '/p',
+    },
+    context,
+  );
+
+  it('read back a stored request whole, in each mode Kitsu reaches us by', () => {
+    for (const mode of ['ajax', 'form', 'get'] as const) {
+      expect(ActionRequest.parse({ ...request, mode })).toStrictEqual({ ...request, mode });
+    }
+    const verified = {
+      ...request,
+      projectIds: [b],
+      identity: { mode: 'zou-session' as const, role: 'supervisor' },
+    };
+    expect(VerifiedRequest.parse(verified)).toStrictEqual(verified);
+  });
+
+  it('refuse a request without tasks', () => {
+    expect(ActionRequest.safeParse({ ...request, taskIds: [] }).success).toBe(false);
+  });
+
+  it('name every field Kitsu sends as known, and only those', () => {
+    expect([...knownKitsuFields].sort()).toEqual([
+      'currentpath',
+      'currentserver',
+      'entitytype',
+      'originserver',
+      'originurl',
+      'personemail',
+      'personid',
+      'productionid',
+      'projectid',
+      'selection',
+      'selection[]',
+      'useremail',
+      'userid',
+    ]);
   });
 });
