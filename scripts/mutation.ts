@@ -3,9 +3,9 @@
  * `pnpm mutation -- --mutate packages/shared/src/kitsu-request.ts` for one file. Then writes
  * reports/mutation/mutation.txt (score per file, every surviving mutant) from Stryker's JSON report.
  *
- * Stryker mutates the files in place while it runs and puts them back when it stops, also on SIGINT and
- * SIGTERM: this script forwards both to it and waits. `pnpm mutation` runs it with `exec node` (not
- * the tsx CLI, which SIGKILLs a child that is slow to stop) so that a signal reaches this process.
+ * SIGINT and SIGTERM are forwarded to Stryker, which stops its test runners; a run stopped that way may
+ * leave its copy of the repo in .stryker-tmp. `pnpm mutation` runs this with `exec node` (not the tsx
+ * CLI, which SIGKILLs a child that is slow to stop) so that a signal reaches this process.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
