@@ -8,6 +8,7 @@ import { renderFlamencoHandler } from '../handlers/render-flamenco/index.ts';
 import { isKindJob } from '../handlers/types.ts';
 import { handlers } from '../handlers/index.ts';
 import { startWorkers, type WorkerSet } from '../workers.ts';
+import { memoryJobStore } from '../../test/memory-store.ts';
 import { startRenderWorld, type RenderWorld } from '../../test/render-kit.ts';
 
 // How a render ends when the farm refuses, loses a job, or will not cancel one, and when a cancel
@@ -120,11 +121,9 @@ describe('render.flamenco at the edges', () => {
       progress: () => Promise.resolve(),
       zou: createZouClient({ baseUrl: world.zou.url, auth: { token: world.zou.seed.botToken } }),
       farms: createFarms(world.config, log),
-      store: {
-        read: () => Promise.resolve({}),
+      store: memoryJobStore(new Map(), {
         write: () => Promise.reject(new Error('OOM command not allowed when used memory > maxmemory')),
-        cancelRequest: () => Promise.resolve(undefined),
-      },
+      }),
     });
     await expect(run).rejects.toThrow(/OOM command not allowed/);
     expect(world.flamenco.state.submissions.length).toBe(before);

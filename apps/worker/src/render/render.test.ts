@@ -8,6 +8,7 @@ import {
   JobQueues,
   RenderResult,
   createLogger,
+  createRedis,
   loadConfig,
   type JobKind,
   type FarmKind,
@@ -15,11 +16,13 @@ import {
 import { createZouClient } from '@kitsu-actions/zou';
 import { exchange } from '../farms/afanasy-wire.ts';
 import { createFarms } from '../farms/index.ts';
+import { jobStoreKey, redisJobStore, type JobStore } from '../job-store.ts';
 import { startWorkers, type WorkerSet } from '../workers.ts';
 import { handlers } from '../handlers/index.ts';
 import { renderCgruHandler } from '../handlers/render-cgru/index.ts';
 import { renderFlamencoHandler } from '../handlers/render-flamenco/index.ts';
 import { isKindJob, type HandlerContext, type KindJob } from '../handlers/types.ts';
+import { memoryJobStore } from '../../test/memory-store.ts';
 import { startRenderWorld, type RenderWorld } from '../../test/render-kit.ts';
 
 let world: RenderWorld;
@@ -297,11 +300,7 @@ describe('render without Kitsu or without the farm', () => {
       publicUrl: 'https://kitsu.studio.example',
       resultPageBytes: world.config.storage.resultPageBytes,
       progress: () => Promise.resolve(),
-      store: {
-        read: () => Promise.resolve({}),
-        write: () => Promise.resolve(),
-        cancelRequest: () => Promise.resolve(undefined),
-      },
+      store: memoryJobStore(),
     };
     const farms = createFarms(world.config, context.log);
     const noKitsu = renderFlamencoHandler({ ...context, zou: undefined, farms });
@@ -407,6 +406,78 @@ function kindJob<K extends JobKind>(job: Job<unknown, unknown, string>, kind: K)
   return job;
 }
 
+/** Runs a render handler directly (no queue, no worker) on `data` as the job `jobId`, with `store`. */
+function runHandler(
+  farm: 'flamenco' | 'afanasy',
+  data: JobData,
+  jobId: string,
+  store: JobStore,
+): Promise<RenderResult> {
+  const log = createLogger({ level: 'silent', name: 'render-test' });
+  const job = new Job(world.queues.queue('render'), data.action.kind, data, {}, jobId);
+  const context: Omit<HandlerContext<'render.flamenco'>, 'options' | 'job'> = {
+    data,
+    log,
+    signal: new AbortController().signal,
+    publicUrl: 'https://kitsu.studio.example',
+    resultPageBytes: world.config.storage.resultPageBytes,
+    progress: () => Promise.resolve(),
+    zou: createZouClient({ baseUrl: world.zou.url, auth: { token: world.zou.seed.botToken } }),
+    farms: createFarms(world.config, log),
+    store,
+  };
+  return farm === 'flamenco'
+    ? renderFlamencoHandler({
+        ...context,
+        job: kindJob(job, 'render.flamenco'),
+        options: FlamencoRenderOptions.parse(data.action.options),
+      })
+    : renderCgruHandler({
+        ...context,
+        job: kindJob(job, 'render.cgru'),
+        options: CgruRenderOptions.parse(data.action.options),
+      });
+}
+
+describe('render run twice at once', () => {
+  // Two runs of one job overlap when a worker loses its job lock under load and BullMQ hands the job to
+  // another. The second must not submit while the first's submit is still on its way to the farm.
+  it('submits each shot once when a second run starts during the first run\'s submit', async () => {
+    const taskIds = world.lightingTasks.slice(0, 2);
+    const jobId = `render-${randomUUID()}`;
+    const data = world.jobData('render-flamenco', taskIds);
+    const connection = createRedis(world.config.redis.url, 'consumer');
+    const store = () => redisJobStore(connection, { prefix: world.prefix, jobId, keepSeconds: 600 });
+    const before = world.flamenco.state.submissions.length;
+    // Each submit reaches the farm's store 600 ms after it was sent.
+    world.flamenco.control.slow(600, { method: 'POST', path: '/api/v3/jobs' });
+    try {
+      const first = runHandler('flamenco', data, jobId, store());
+      // The second run starts once the first has recorded the first shot's key: its submit is on its way.
+      await world.until(
+        async () => (await connection.hexists(jobStoreKey(world.prefix, jobId), `shot:${taskIds[0]}`)) === 1,
+        'the first run recording its first key',
+      );
+      const second = runHandler('flamenco', data, jobId, store());
+      const results = await Promise.all([first, second]);
+      const ours = world.flamenco.state.submissions
+        .slice(before)
+        .filter((submission) => JSON.stringify(submission.body).includes(`${jobId}/`));
+      expect(ours).toHaveLength(2);
+      expect(new Set(ours.map((submission) => submission.jobId)).size).toBe(2);
+      // Both runs report the same two farm jobs.
+      for (const result of results) {
+        expect(result.shots.map((shot) => shot.farmJobId).sort()).toEqual(
+          ours.map((submission) => submission.jobId).sort(),
+        );
+      }
+    } finally {
+      world.flamenco.control.slow(0, { method: 'POST', path: '/api/v3/jobs' });
+      await connection.quit();
+    }
+  });
+});
+
 describe('render after an upgrade', () => {
   it.each([
     ['render-flamenco', 'flamenco'],
@@ -420,39 +491,7 @@ describe('render after an upgrade', () => {
       // Where the earlier worker died: the key recorded with our job, the farm job submitted, its ref not.
       const farmJobId = await submitAsEarlierVersion(farm, jobId, taskId);
       const records = new Map([[`shot:${taskId}`, JSON.stringify({ key })]]);
-      const data = world.jobData(actionId, [taskId]);
-      const log = createLogger({ level: 'silent', name: 'render-test' });
-      const job = new Job(world.queues.queue('render'), data.action.kind, data, {}, jobId);
-      const context: Omit<HandlerContext<'render.flamenco'>, 'options' | 'job'> = {
-        data,
-        log,
-        signal: new AbortController().signal,
-        publicUrl: 'https://kitsu.studio.example',
-        resultPageBytes: world.config.storage.resultPageBytes,
-        progress: () => Promise.resolve(),
-        zou: createZouClient({ baseUrl: world.zou.url, auth: { token: world.zou.seed.botToken } }),
-        farms: createFarms(world.config, log),
-        store: {
-          read: () => Promise.resolve(Object.fromEntries(records)),
-          write: (field, value) => {
-            records.set(field, value);
-            return Promise.resolve();
-          },
-          cancelRequest: () => Promise.resolve(undefined),
-        },
-      };
-      const result =
-        farm === 'flamenco'
-          ? await renderFlamencoHandler({
-              ...context,
-              job: kindJob(job, 'render.flamenco'),
-              options: FlamencoRenderOptions.parse(data.action.options),
-            })
-          : await renderCgruHandler({
-              ...context,
-              job: kindJob(job, 'render.cgru'),
-              options: CgruRenderOptions.parse(data.action.options),
-            });
+      const result = await runHandler(farm, world.jobData(actionId, [taskId]), jobId, memoryJobStore(records));
 
       expect(result.shots).toMatchObject([{ taskId, farmJobId, state: 'completed' }]);
       expect(JSON.parse(records.get(`shot:${taskId}`) ?? 'null')).toMatchObject({

@@ -198,28 +198,40 @@ export async function runRender<J>(context: RenderContext, spec: RenderSpec<J>):
 
     for (const [index, shot] of shots.entries()) {
       if (shot.ref !== undefined) continue;
-      const write = (record: ShotRecord): Promise<void> =>
-        store.write(shotField(shot.plan.task.id), JSON.stringify(record));
-      let lookFirst = keyRecorded(shot);
-      if (!lookFirst) await write({ key: shot.key });
+      const field = shotField(shot.plan.task.id);
+      const write = (record: ShotRecord): Promise<void> => store.write(field, JSON.stringify(record));
       await context.progress(
         0,
         `Submitting ${index + 1} of ${shots.length} shots to ${farmWord}`,
         linksNow(),
       );
-      const ref = await withFarm(`submitting ${shot.plan.label}`, async () => {
-        // After a crash or a lost answer the job may exist already: look before sending it again.
-        if (lookFirst) {
-          const found = await farm.findBySubmissionKey(shot.key, { signal });
-          if (found !== undefined) {
-            log.info({ submissionKey: shot.key, farmJobId: found.farmJobId }, 'farm job found again');
-            return found;
-          }
-        }
-        lookFirst = true;
-        return farm.submit(shot.farmJob, shot.key, { signal });
-      });
-      await write({ key: shot.key, ref });
+      // One run at a time per shot: a run of this job that overlaps (its lock lost) waits, then finds the
+      // ref this one recorded, rather than looking up a farm job whose submit is still in flight.
+      const ref = await store.exclusive(
+        field,
+        async () => {
+          const now = (await store.read())[field];
+          const record = ShotRecord.safeParse(JSON.parse(now ?? 'null'));
+          if (record.success && record.data.ref !== undefined) return record.data.ref;
+          let lookFirst = now !== undefined;
+          if (!lookFirst) await write({ key: shot.key });
+          const submitted = await withFarm(`submitting ${shot.plan.label}`, async () => {
+            // After a crash or a lost answer the job may exist already: look before sending it again.
+            if (lookFirst) {
+              const found = await farm.findBySubmissionKey(shot.key, { signal });
+              if (found !== undefined) {
+                log.info({ submissionKey: shot.key, farmJobId: found.farmJobId }, 'farm job found again');
+                return found;
+              }
+            }
+            lookFirst = true;
+            return farm.submit(shot.farmJob, shot.key, { signal });
+          });
+          await write({ key: shot.key, ref: submitted });
+          return submitted;
+        },
+        { signal },
+      );
       shot.ref = ref;
       log.info({ taskId: shot.plan.task.id, farmJobId: ref.farmJobId, url: ref.url }, 'farm job recorded');
     }
