@@ -81,9 +81,12 @@ export function redisJobStore(
       while ((await redis.set(holdKey, token, 'PX', holdMs, 'NX')) !== 'OK') {
         await sleep(holdPollMs, undefined, { signal });
       }
-      const renewing = setInterval(() => {
-        redis.eval(renewHold, 1, holdKey, token, holdMs).catch(() => undefined);
-      }, Math.max(1, Math.floor(holdMs / 3)));
+      const renewing = setInterval(
+        () => {
+          redis.eval(renewHold, 1, holdKey, token, holdMs).catch(() => undefined);
+        },
+        Math.max(1, Math.floor(holdMs / 3)),
+      );
       try {
         return await step();
       } finally {

@@ -442,7 +442,7 @@ function runHandler(
 describe('render run twice at once', () => {
   // Two runs of one job overlap when a worker loses its job lock under load and BullMQ hands the job to
   // another. The second must not submit while the first's submit is still on its way to the farm.
-  it('submits each shot once when a second run starts during the first run\'s submit', async () => {
+  it("submits each shot once when a second run starts during the first run's submit", async () => {
     const taskIds = world.lightingTasks.slice(0, 2);
     const jobId = `render-${randomUUID()}`;
     const data = world.jobData('render-flamenco', taskIds);
@@ -491,7 +491,12 @@ describe('render after an upgrade', () => {
       // Where the earlier worker died: the key recorded with our job, the farm job submitted, its ref not.
       const farmJobId = await submitAsEarlierVersion(farm, jobId, taskId);
       const records = new Map([[`shot:${taskId}`, JSON.stringify({ key })]]);
-      const result = await runHandler(farm, world.jobData(actionId, [taskId]), jobId, memoryJobStore(records));
+      const result = await runHandler(
+        farm,
+        world.jobData(actionId, [taskId]),
+        jobId,
+        memoryJobStore(records),
+      );
 
       expect(result.shots).toMatchObject([{ taskId, farmJobId, state: 'completed' }]);
       expect(JSON.parse(records.get(`shot:${taskId}`) ?? 'null')).toMatchObject({
