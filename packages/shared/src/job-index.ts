@@ -293,10 +293,14 @@ end
 return out
 `;
 
-/** KEYS[1]: the job's hash. ARGV: prefix, id, cancel request, keep seconds, channel. 0 when the job is gone. */
+/**
+ * KEYS[1]: the job's hash. ARGV: prefix, id, cancel request, keep seconds, channel. 1 when requested, 0 when
+ * the job is gone, 2 when it ended meanwhile (nothing stored: a finished job has nothing to cancel).
+ */
 const cancelLua = `${common}
 local key, id = KEYS[1], ARGV[2]
 if rcall('EXISTS', key) == 0 then return 0 end
+if rcall('HEXISTS', key, 'finishedOn') == 1 then return 2 end
 -- NX: the first person to cancel is the one the job names.
 rcall('SET', prefix .. ':kitsu-actions:cancel:' .. id, ARGV[3], 'EX', ARGV[4], 'NX')
 local created = rcall('ZSCORE', idx .. 'open', id)
@@ -476,13 +480,13 @@ export async function cancelIndexed(
   prefix: string,
   jobKey: string,
   options: { id: string; request: string; keepSeconds: number; channel: string },
-): Promise<boolean> {
+): Promise<'requested' | 'gone' | 'finished'> {
   const answer = await scripts.cancel.run(
     redis,
     [jobKey],
     [prefix, options.id, options.request, options.keepSeconds, options.channel],
   );
-  return answer === 1;
+  return answer === 1 ? 'requested' : answer === 2 ? 'finished' : 'gone';
 }
 
 /** Drops a job from the index (it was removed outside BullMQ's retention, e.g. by hand). */

@@ -406,8 +406,11 @@ export class JobQueues {
         channel: cancelChannel(prefix),
       }),
     );
-    if (!requested) return { outcome: 'unknown' };
+    // The job may have been removed or have ended since `found` was read.
+    if (requested === 'gone') return { outcome: 'unknown' };
     const after = await this.status(id, links);
+    if (requested === 'finished')
+      return after ? { outcome: 'finished', view: after } : { outcome: 'unknown' };
     return { outcome: 'requested', view: after ?? found, request };
   }
 
