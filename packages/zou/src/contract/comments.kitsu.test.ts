@@ -280,6 +280,22 @@ describe.each(zouTargets)('$name: comments', ({ start }) => {
       },
     );
 
+    it("writes a supervisor's items on a task of a project they are not on: off the team, their role is their studio role", async () => {
+      // get_allowed_comments_only reads the person's role on the task's project (the team link's, else the
+      // studio role): a supervisor with no department passes on every task, team or not.
+      const task = zou.ids.tasks.moon[2] ?? '';
+      const before = await (await as('admin')).getTask(task);
+      const supervisor = await as('supervisor');
+      const comments = await supervisor.commentMany(zou.ids.projects.moon, [
+        {
+          object_id: task,
+          task_status_id: before.task_status_id,
+          comment: 'contract: supervisor off the team',
+        },
+      ]);
+      expect(comments).toMatchObject([{ object_id: task, person_id: zou.ids.persons.supervisor }]);
+    });
+
     it('writes in chunks for the bot, a manager of the project', async () => {
       const bot = await as('bot');
       const ids = Object.values(tasksOf(9)).slice(0, 3);
