@@ -4,7 +4,8 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { parseCatalogue } from './catalogue.ts';
 import { cancelKey } from './cancel.ts';
 import type { VerifiedRequest } from './kitsu-request.ts';
-import { createRedis, JobQueues, type JobStatusView } from './queues.ts';
+import { createRedis, JobQueues } from './queues.ts';
+import type { JobStatusView } from './status.ts';
 
 // A cancel reads the job's state, then asks in one script: the job may be removed, or end, in between.
 // The script itself checks again; these tests hand `cancel` a state read before the change.
