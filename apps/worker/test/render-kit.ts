@@ -1,8 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { Job, QueueEvents } from 'bullmq';
 import {
+  CgruRenderOptions,
+  FlamencoRenderOptions,
   JobProgress,
   JobQueues,
+  createLogger,
   createRedis,
   jobDataOf,
   loadConfig,
@@ -12,8 +15,11 @@ import {
   type CatalogueAction,
   type Config,
   type JobData,
+  type JobKind,
   type JobStatusView,
+  type RenderResult,
 } from '@kitsu-actions/shared';
+import { createZouClient } from '@kitsu-actions/zou';
 import {
   catalogueFixture,
   startFakeAfanasy,
@@ -24,6 +30,11 @@ import {
   type FakeZou,
 } from '@kitsu-actions/testing';
 import type { Redis } from 'ioredis';
+import { createFarms } from '../src/farms/index.ts';
+import { renderCgruHandler } from '../src/handlers/render-cgru/index.ts';
+import { renderFlamencoHandler } from '../src/handlers/render-flamenco/index.ts';
+import { isKindJob, type HandlerContext, type KindJob } from '../src/handlers/types.ts';
+import type { JobStore } from '../src/job-store.ts';
 
 /** The render actions the tests run (small chunks, so the fakes finish in a fraction of a second). */
 export const renderCatalogue = catalogueFixture('render');
@@ -198,4 +209,43 @@ export async function startRenderWorld(
   };
   if (options.tick !== false) world.runFarms();
   return world;
+}
+
+function kindJob<K extends JobKind>(job: Job<unknown, unknown, string>, kind: K): KindJob<K> {
+  if (!isKindJob(job, kind)) throw new Error(`not a ${kind} job`);
+  return job;
+}
+
+/** Runs a render handler of `world` directly (no queue, no worker) on `data` as the job `jobId`, with `store`. */
+export function runRenderHandler(
+  world: RenderWorld,
+  farm: 'flamenco' | 'afanasy',
+  data: JobData,
+  jobId: string,
+  store: JobStore,
+): Promise<RenderResult> {
+  const log = createLogger({ level: 'silent', name: 'render-test' });
+  const job = new Job(world.queues.queue('render'), data.action.kind, data, {}, jobId);
+  const context: Omit<HandlerContext<'render.flamenco'>, 'options' | 'job'> = {
+    data,
+    log,
+    signal: new AbortController().signal,
+    publicUrl: 'https://kitsu.studio.example',
+    resultPageBytes: world.config.storage.resultPageBytes,
+    progress: () => Promise.resolve(),
+    zou: createZouClient({ baseUrl: world.zou.url, auth: { token: world.zou.seed.botToken } }),
+    farms: createFarms(world.config, log),
+    store,
+  };
+  return farm === 'flamenco'
+    ? renderFlamencoHandler({
+        ...context,
+        job: kindJob(job, 'render.flamenco'),
+        options: FlamencoRenderOptions.parse(data.action.options),
+      })
+    : renderCgruHandler({
+        ...context,
+        job: kindJob(job, 'render.cgru'),
+        options: CgruRenderOptions.parse(data.action.options),
+      });
 }

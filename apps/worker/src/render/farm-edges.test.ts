@@ -1,15 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { Job } from 'bullmq';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
-import { FlamencoRenderOptions, createLogger } from '@kitsu-actions/shared';
+import { createLogger } from '@kitsu-actions/shared';
 import { createZouClient } from '@kitsu-actions/zou';
-import { createFarms } from '../farms/index.ts';
-import { renderFlamencoHandler } from '../handlers/render-flamenco/index.ts';
-import { isKindJob } from '../handlers/types.ts';
 import { handlers } from '../handlers/index.ts';
 import { startWorkers, type WorkerSet } from '../workers.ts';
 import { memoryJobStore } from '../../test/memory-store.ts';
-import { startRenderWorld, type RenderWorld } from '../../test/render-kit.ts';
+import { runRenderHandler, startRenderWorld, type RenderWorld } from '../../test/render-kit.ts';
 
 // How a render ends when the farm refuses, loses a job, or will not cancel one, and when a cancel
 // arrives while a submission is on its way.
@@ -105,26 +101,16 @@ describe('render.flamenco at the edges', () => {
 
   it('a store that cannot record the submission key stops the job before anything is submitted', async () => {
     // Run by the handler directly, with a store whose writes fail (Redis refusing them).
-    const data = world.jobData('render-flamenco', oneShot());
-    const job = new Job(world.queues.queue('render'), data.action.kind, data, {}, `render-${randomUUID()}`);
-    if (!isKindJob(job, 'render.flamenco')) throw new Error('not a render.flamenco job');
-    const log = createLogger({ level: 'silent', name: 'farm-edges-test' });
     const before = world.flamenco.state.submissions.length;
-    const run = renderFlamencoHandler({
-      job,
-      data,
-      options: FlamencoRenderOptions.parse(data.action.options),
-      log,
-      signal: new AbortController().signal,
-      publicUrl: 'https://kitsu.studio.example',
-      resultPageBytes: world.config.storage.resultPageBytes,
-      progress: () => Promise.resolve(),
-      zou: createZouClient({ baseUrl: world.zou.url, auth: { token: world.zou.seed.botToken } }),
-      farms: createFarms(world.config, log),
-      store: memoryJobStore(new Map(), {
+    const run = runRenderHandler(
+      world,
+      'flamenco',
+      world.jobData('render-flamenco', oneShot()),
+      `render-${randomUUID()}`,
+      memoryJobStore(new Map(), {
         write: () => Promise.reject(new Error('OOM command not allowed when used memory > maxmemory')),
       }),
-    });
+    );
     await expect(run).rejects.toThrow(/OOM command not allowed/);
     expect(world.flamenco.state.submissions.length).toBe(before);
   });

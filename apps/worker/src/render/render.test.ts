@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { Job, UnrecoverableError } from 'bullmq';
 import {
-  CgruRenderOptions,
   FlamencoRenderOptions,
   JobData,
   JobQueues,
@@ -10,20 +9,18 @@ import {
   createLogger,
   createRedis,
   loadConfig,
-  type JobKind,
   type FarmKind,
 } from '@kitsu-actions/shared';
 import { createZouClient } from '@kitsu-actions/zou';
 import { exchange } from '../farms/afanasy-wire.ts';
 import { createFarms } from '../farms/index.ts';
-import { jobStoreKey, redisJobStore, type JobStore } from '../job-store.ts';
+import { jobStoreKey, redisJobStore } from '../job-store.ts';
 import { startWorkers, type WorkerSet } from '../workers.ts';
 import { handlers } from '../handlers/index.ts';
-import { renderCgruHandler } from '../handlers/render-cgru/index.ts';
 import { renderFlamencoHandler } from '../handlers/render-flamenco/index.ts';
-import { isKindJob, type HandlerContext, type KindJob } from '../handlers/types.ts';
+import { isKindJob } from '../handlers/types.ts';
 import { memoryJobStore } from '../../test/memory-store.ts';
-import { startRenderWorld, type RenderWorld } from '../../test/render-kit.ts';
+import { runRenderHandler, startRenderWorld, type RenderWorld } from '../../test/render-kit.ts';
 
 let world: RenderWorld;
 let workers: WorkerSet;
@@ -401,44 +398,6 @@ async function submitAsEarlierVersion(farm: FarmKind, jobId: string, taskId: str
 }
 
 /** The job as a handler of `kind` takes it. */
-function kindJob<K extends JobKind>(job: Job<unknown, unknown, string>, kind: K): KindJob<K> {
-  if (!isKindJob(job, kind)) throw new Error(`not a ${kind} job`);
-  return job;
-}
-
-/** Runs a render handler directly (no queue, no worker) on `data` as the job `jobId`, with `store`. */
-function runHandler(
-  farm: 'flamenco' | 'afanasy',
-  data: JobData,
-  jobId: string,
-  store: JobStore,
-): Promise<RenderResult> {
-  const log = createLogger({ level: 'silent', name: 'render-test' });
-  const job = new Job(world.queues.queue('render'), data.action.kind, data, {}, jobId);
-  const context: Omit<HandlerContext<'render.flamenco'>, 'options' | 'job'> = {
-    data,
-    log,
-    signal: new AbortController().signal,
-    publicUrl: 'https://kitsu.studio.example',
-    resultPageBytes: world.config.storage.resultPageBytes,
-    progress: () => Promise.resolve(),
-    zou: createZouClient({ baseUrl: world.zou.url, auth: { token: world.zou.seed.botToken } }),
-    farms: createFarms(world.config, log),
-    store,
-  };
-  return farm === 'flamenco'
-    ? renderFlamencoHandler({
-        ...context,
-        job: kindJob(job, 'render.flamenco'),
-        options: FlamencoRenderOptions.parse(data.action.options),
-      })
-    : renderCgruHandler({
-        ...context,
-        job: kindJob(job, 'render.cgru'),
-        options: CgruRenderOptions.parse(data.action.options),
-      });
-}
-
 describe('render run twice at once', () => {
   // Two runs of one job overlap when a worker loses its job lock under load and BullMQ hands the job to
   // another. The second must not submit while the first's submit is still on its way to the farm.
@@ -452,13 +411,13 @@ describe('render run twice at once', () => {
     // Each submit reaches the farm's store 600 ms after it was sent.
     world.flamenco.control.slow(600, { method: 'POST', path: '/api/v3/jobs' });
     try {
-      const first = runHandler('flamenco', data, jobId, store());
+      const first = runRenderHandler(world, 'flamenco', data, jobId, store());
       // The second run starts once the first has recorded the first shot's key: its submit is on its way.
       await world.until(
         async () => (await connection.hexists(jobStoreKey(world.prefix, jobId), `shot:${taskIds[0]}`)) === 1,
         'the first run recording its first key',
       );
-      const second = runHandler('flamenco', data, jobId, store());
+      const second = runRenderHandler(world, 'flamenco', data, jobId, store());
       const results = await Promise.all([first, second]);
       const ours = world.flamenco.state.submissions
         .slice(before)
@@ -491,7 +450,8 @@ describe('render after an upgrade', () => {
       // Where the earlier worker died: the key recorded with our job, the farm job submitted, its ref not.
       const farmJobId = await submitAsEarlierVersion(farm, jobId, taskId);
       const records = new Map([[`shot:${taskId}`, JSON.stringify({ key })]]);
-      const result = await runHandler(
+      const result = await runRenderHandler(
+        world,
         farm,
         world.jobData(actionId, [taskId]),
         jobId,
