@@ -65,8 +65,8 @@ async function send(
   return { status: response.status, body, headers: response.headers };
 }
 
-function errorOf(sent: Sent): { code: string; message: string } {
-  return (sent.body as { error: { code: string; message: string } }).error;
+function errorOf(sent: Sent): { code: string; message: string; details?: unknown } {
+  return (sent.body as { error: { code: string; message: string; details?: unknown } }).error;
 }
 
 async function jobData(harness: ReceiverHarness, sent: Sent): Promise<JobData> {
@@ -309,6 +309,7 @@ describe('AUTH_MODE=zou-session', () => {
     expect(errorOf(sent).message).not.toContain('Spring Festival');
     expect(JSON.stringify(sent.body)).not.toContain(spf);
     expect(errorOf(sent).message).toContain(ids.tasks.layoutSh010);
+    expect(errorOf(sent).details).toEqual({ tasks: [ids.tasks.layoutSh010] });
   });
 
   it('admins see every project, team or not', async () => {
@@ -330,10 +331,21 @@ describe('AUTH_MODE=zou-session', () => {
       { cookie },
     );
     expect(own.status).toBe(202);
-    await refusedAs(
+    const refused = await refusedAs(
       'vendor',
-      { personid: ids.persons.vendor, projectid: spf, selection: ids.tasks.layoutSh010 },
+      {
+        personid: ids.persons.vendor,
+        projectid: spf,
+        selection: [ids.tasks.vendorCompositing, ids.tasks.layoutSh010].join(','),
+      },
       { status: 403, code: 'task_not_visible' },
+    );
+    // Only the task not theirs is named.
+    expect(errorOf(refused).details).toEqual({ tasks: [ids.tasks.layoutSh010] });
+    expect(errorOf(refused).message).toMatch(
+      new RegExp(
+        `Ravi Menon \\(vendor\\) is a vendor .*; task ${ids.tasks.layoutSh010} is not assigned to them`,
+      ),
     );
   });
 
@@ -351,6 +363,25 @@ describe('AUTH_MODE=zou-session', () => {
     expect(errorOf(sent).message).toContain(ids.tasks.animationSh010);
     expect(errorOf(sent).message).toContain('"Spring Festival"');
     expect(errorOf(sent).message).not.toContain(bigTask);
+    expect(errorOf(sent).details).toEqual({ tasks: [ids.tasks.animationSh010], projectId: big });
+  });
+
+  it('a task from another project the person is not on is refused without naming that production', async () => {
+    const bigTask = ids.tasks.big[0] ?? '';
+    const sent = await refusedAs(
+      'supervisor',
+      {
+        personid: ids.persons.supervisor,
+        projectid: spf,
+        selection: [ids.tasks.animationSh010, bigTask].join(','),
+      },
+      { status: 400, code: 'task_outside_project' },
+    );
+    expect(errorOf(sent).message).toContain(
+      `Task ${bigTask} belongs to a production you are not on the team of`,
+    );
+    expect(errorOf(sent).message).not.toContain('Big Show');
+    expect(errorOf(sent).details).toEqual({ tasks: [bigTask], projectId: spf });
   });
 
   it('a large selection is read from the production task list, not task by task', async () => {
@@ -424,14 +455,19 @@ describe('AUTH_MODE=zou-session', () => {
       { status: 400, code: 'unknown_tasks' },
     );
     expect(errorOf(sent).message).toContain(unknown);
+    expect(errorOf(sent).details).toEqual({ tasks: [unknown] });
   });
 
   it('a task the bot may not read is refused (the selection cannot be checked)', async () => {
     // The bot is not on Moon Garden's team; the manager is.
-    await refusedAs(
+    const refused = await refusedAs(
       'manager',
       { personid: ids.persons.manager, selection: ids.tasks.moon[0] ?? '' },
       { status: 403, code: 'tasks_not_readable' },
+    );
+    expect(errorOf(refused).details).toEqual({ tasks: [ids.tasks.moon[0]] });
+    expect(errorOf(refused).message).toMatch(
+      /^The kitsu-actions bot may not read task .* A Kitsu admin must add the bot/,
     );
   });
 
@@ -448,6 +484,7 @@ describe('AUTH_MODE=zou-session', () => {
       { action: 'supervisors' },
     );
     expect(errorOf(refused).message).toMatch(/is for admin, supervisor; Kenji Sato \(user\) may not run it/);
+    expect(errorOf(refused).details).toEqual({ roles: ['admin', 'supervisor'], role: 'user' });
     const allowed = await send(harness, 'supervisors', fields(ids.persons.supervisor), {
       cookie: token('supervisor'),
     });
@@ -462,6 +499,7 @@ describe('AUTH_MODE=zou-session', () => {
       { action: 'spf-only' },
     );
     expect(errorOf(refused).message).toContain(big);
+    expect(errorOf(refused).details).toEqual({ projects: [big] });
     const allowed = await send(
       harness,
       'spf-only',
