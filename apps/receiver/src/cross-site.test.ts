@@ -102,6 +102,19 @@ describe('cross-site requests (AUTH_MODE=zou-session)', () => {
     expect(bearer.status).toBe(202);
   });
 
+  it('a Referer that is not a URL is refused, quoted; an empty session cookie is no session at all', async () => {
+    const garbled = await post({ Cookie: cookie(), Referer: 'not a url at all' });
+    expect(await refusal(garbled)).toMatchObject({
+      status: 403,
+      code: 'cross_site_request',
+      message: expect.stringContaining('a page of not a url at all,') as string,
+    });
+    const none = await refusal(await post({}));
+    const empty = await refusal(await post({ Cookie: 'access_token_cookie=' }));
+    expect(none.status).toBe(401);
+    expect(empty).toEqual(none);
+  });
+
   it('a cancel with the cookie follows the same rules', async () => {
     const accepted = (await (await post({ Cookie: cookie(), Origin: kitsuOrigin })).json()) as {
       jobId: string;
