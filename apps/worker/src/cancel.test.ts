@@ -11,7 +11,6 @@ import {
   loadConfig,
   parseCatalogue,
   statusViewOf,
-  type VerifiedRequest,
   type JobRecord,
   type JobStatusView,
 } from '@kitsu-actions/shared';
@@ -19,6 +18,7 @@ import type { Redis } from 'ioredis';
 import { handlers } from './handlers/index.ts';
 import type { Handler } from './handlers/types.ts';
 import { startWorkers, type WorkerSet } from './workers.ts';
+import { enqueueClick } from '../test/enqueue.ts';
 
 // A cancel is an outcome the worker records, not a reason's first word: a job a handler ends with
 // JobCancelled reads as cancelled whatever its reason says, in its status and in listings.
@@ -84,19 +84,8 @@ async function ended(id: string): Promise<JobStatusView> {
   throw new Error(`job ${id} did not end`);
 }
 
-async function enqueue(actionId: 'farm' | 'failing' | 'earlier'): Promise<string> {
-  const action = catalogue.actions.find((item) => item.id === actionId);
-  if (action === undefined) throw new Error('no action');
-  const request: VerifiedRequest = {
-    actionId: action.id,
-    personId: 'b01bae1e-f829-458a-a1eb-131bb66628cc',
-    taskIds: ['95c171e1-dfff-498f-93e3-548a739e3202'],
-    entityType: 'shot',
-    origin: {},
-    mode: 'ajax',
-    receivedAt: new Date().toISOString(),
-  };
-  return (await queues.enqueue(action, request)).id;
+function enqueue(actionId: 'farm' | 'failing' | 'earlier'): Promise<string> {
+  return enqueueClick(queues, catalogue, actionId);
 }
 
 describe('a cancel as the worker records it', () => {

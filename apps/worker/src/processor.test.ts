@@ -8,12 +8,12 @@ import {
   createRedis,
   loadConfig,
   parseCatalogue,
-  type VerifiedRequest,
 } from '@kitsu-actions/shared';
 import type { Redis } from 'ioredis';
 import { handlers } from './handlers/index.ts';
 import type { Handler } from './handlers/types.ts';
 import { startWorkers, type WorkerSet } from './workers.ts';
+import { enqueueClick } from '../test/enqueue.ts';
 
 // What the processor does with a handler's wrong answer, and what the worker does with a cancel message
 // it cannot read.
@@ -67,18 +67,7 @@ afterAll(async () => {
 });
 
 async function enqueue(actionId: 'invalid' | 'waits'): Promise<Job> {
-  const action = catalogue.actions.find((item) => item.id === actionId);
-  if (action === undefined) throw new Error('no action');
-  const request: VerifiedRequest = {
-    actionId: action.id,
-    personId: 'b01bae1e-f829-458a-a1eb-131bb66628cc',
-    taskIds: ['95c171e1-dfff-498f-93e3-548a739e3202'],
-    entityType: 'shot',
-    origin: {},
-    mode: 'ajax',
-    receivedAt: new Date().toISOString(),
-  };
-  const { id } = await queues.enqueue(action, request);
+  const id = await enqueueClick(queues, catalogue, actionId);
   const job = await Job.fromId(queues.queue('pages'), id);
   if (job === undefined) throw new Error(`no job ${id}`);
   return job;
