@@ -70,4 +70,25 @@ describe('mutation report summary', () => {
     );
     expect(text).not.toContain('src/b.ts: ');
   });
+
+  it('lists the mutants a comment in the code explains, with its reason, and not the static ones', () => {
+    const explained = { ...mutant('1', 'Ignored', 1, 11, 12), statusReason: 'equivalent, x is never read' };
+    const staticOne = {
+      ...mutant('2', 'Ignored', 1, 7, 8),
+      static: true,
+      statusReason: 'Static mutant (and "ignoreStatic" was enabled)',
+    };
+    const text = summarizeMutationReport({
+      files: { 'src/a.ts': { source: 'const x = 1;\n', mutants: [explained, staticOne] } },
+    });
+    expect(text).toContain(
+      [
+        'src/a.ts: 1 explained in the code',
+        '  1:11 EqualityOperator: 1 -> a <= b',
+        '      equivalent, x is never read',
+      ].join('\n'),
+    );
+    expect(text).not.toContain('undetected');
+    expect(text).not.toContain('1:7');
+  });
 });

@@ -14,6 +14,8 @@ export interface Mutant {
   replacement?: string;
   status: MutantStatus;
   static?: boolean;
+  /** Why Stryker gave the status; for a mutant disabled in the code, the reason its comment gives. */
+  statusReason?: string;
   location: { start: Position; end: Position };
 }
 
@@ -58,6 +60,10 @@ export function fileScore(file: string, mutants: readonly Mutant[]): FileScore {
   };
 }
 
+function isStaticReason(reason: string | undefined): boolean {
+  return reason?.startsWith('Static mutant') === true;
+}
+
 /** The code a mutant replaced: its first line, shortened. */
 function original(source: string, { start, end }: Mutant['location']): string {
   const lines = source.split('\n').slice(start.line - 1, end.line);
@@ -89,22 +95,35 @@ export function summarizeMutationReport(report: MutationReport): string {
       .join('  ');
   const out = ['Mutation score per file', '', line(header), ...rows.map(line), ''];
 
+  const byPlace = (a: Mutant, b: Mutant) =>
+    a.location.start.line - b.location.start.line || a.location.start.column - b.location.start.column;
+  const describe = (source: string, m: Mutant, note = ''): string => {
+    const { line: row, column } = m.location.start;
+    const replacement = m.replacement === undefined ? '' : ` -> ${oneLine(m.replacement)}`;
+    return `  ${row}:${column} ${m.mutatorName}${note}: ${original(source, m.location)}${replacement}`;
+  };
   for (const [file, { source, mutants }] of files) {
     const undetected = mutants
       .filter((m) => m.status === 'Survived' || m.status === 'NoCoverage')
-      .sort(
-        (a, b) =>
-          a.location.start.line - b.location.start.line || a.location.start.column - b.location.start.column,
-      );
-    if (undetected.length === 0) continue;
-    out.push(`${file}: ${undetected.length} undetected`);
-    for (const m of undetected) {
-      const { line: row, column } = m.location.start;
-      const replacement = m.replacement === undefined ? '' : ` -> ${oneLine(m.replacement)}`;
-      const status = m.status === 'NoCoverage' ? ' (no coverage)' : '';
-      out.push(`  ${row}:${column} ${m.mutatorName}${status}: ${original(source, m.location)}${replacement}`);
+      .sort(byPlace);
+    if (undetected.length > 0) {
+      out.push(`${file}: ${undetected.length} undetected`);
+      for (const m of undetected) {
+        out.push(describe(source, m, m.status === 'NoCoverage' ? ' (no coverage)' : ''));
+      }
+      out.push('');
     }
-    out.push('');
+    // Mutants a `// Stryker disable` comment in the code explains (as equivalent), with its reason.
+    const explained = mutants
+      .filter(
+        (m) => m.status === 'Ignored' && m.statusReason !== undefined && !isStaticReason(m.statusReason),
+      )
+      .sort(byPlace);
+    if (explained.length > 0) {
+      out.push(`${file}: ${explained.length} explained in the code`);
+      for (const m of explained) out.push(`${describe(source, m)}\n      ${m.statusReason ?? ''}`);
+      out.push('');
+    }
   }
   return out.join('\n');
 }

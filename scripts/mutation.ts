@@ -1,6 +1,8 @@
 /**
- * `pnpm mutation [-- <Stryker options>]`: mutation testing with Stryker (stryker.config.mjs), e.g.
- * `pnpm mutation -- --mutate packages/shared/src/kitsu-request.ts` for one file. Then writes
+ * `pnpm mutation [-- <Stryker options>] [--tests <file,…>]`: mutation testing with Stryker
+ * (stryker.config.mjs), e.g. `pnpm mutation -- --mutate packages/shared/src/kitsu-request.ts` for one
+ * file. `--tests` names the only test files that judge the mutants (vitest.stryker.config.ts): a run of
+ * one file against its own tests takes minutes where the whole suite takes most of an hour. Then writes
  * reports/mutation/mutation.txt (score per file, every surviving mutant) from Stryker's JSON report.
  *
  * SIGINT and SIGTERM are forwarded to Stryker, which stops its test runners; a run stopped that way may
@@ -21,10 +23,21 @@ const textReport = path.join(root, 'reports/mutation/mutation.txt');
 // pnpm passes the `--` of `pnpm mutation -- --mutate …` through; Stryker would read what follows as operands.
 const args = process.argv.slice(2);
 if (args[0] === '--') args.shift();
+const testsAt = args.indexOf('--tests');
+const env = { ...process.env };
+if (testsAt !== -1) {
+  const tests = args[testsAt + 1];
+  if (tests === undefined || tests.startsWith('--')) {
+    console.error('mutation: --tests needs a comma-separated list of test files');
+    process.exit(2);
+  }
+  env.MUTATION_TESTS = tests;
+  args.splice(testsAt, 2);
+}
 
 const strykerPackage = createRequire(import.meta.url).resolve('@stryker-mutator/core/package.json');
 const stryker = path.join(path.dirname(strykerPackage), 'bin/stryker.js');
-const child = spawn(process.execPath, [stryker, 'run', ...args], { cwd: root, stdio: 'inherit' });
+const child = spawn(process.execPath, [stryker, 'run', ...args], { cwd: root, env, stdio: 'inherit' });
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => child.kill(signal));
 }

@@ -81,8 +81,10 @@ export function createAccess(
 ): Pick<AppDeps, 'identity' | 'authorizer' | 'jobAccess' | 'links' | 'capabilities'> {
   const { auth } = config;
   // Teams are cached as briefly as sessions: a change in Kitsu applies as soon as a new login would.
-  const projects =
-    zou === undefined ? undefined : new ProjectDirectory(zou, auth.sessionCacheMs, projectCacheEntries, now);
+  const kitsu =
+    zou === undefined
+      ? undefined
+      : { zou, projects: new ProjectDirectory(zou, auth.sessionCacheMs, projectCacheEntries, now) };
   const capabilities =
     auth.mode === 'token' && auth.actionsToken !== undefined ? jobCapabilities(auth.actionsToken) : undefined;
   const links = absoluteJobLinks(
@@ -105,8 +107,8 @@ export function createAccess(
   }
   return {
     identity,
-    authorizer: createAuthorizer(zou, projects),
-    jobAccess: createJobReadAccess(projects),
+    authorizer: createAuthorizer(kitsu),
+    jobAccess: createJobReadAccess(kitsu?.projects),
     links,
     capabilities,
   };

@@ -22,7 +22,7 @@ const bot = () =>
     auth: { token: zou.control.issueToken(zou.seed.ids.persons.admin, { ttlMs: null }) },
     retries: 0,
   });
-const person = (key: 'manager' | 'supervisor' | 'outsider' | 'artist'): Person =>
+const person = (key: 'admin' | 'manager' | 'supervisor' | 'outsider' | 'artist'): Person =>
   Person.parse(zou.state.persons.get(zou.seed.ids.persons[key]));
 const projectReads = (id: string) => zou.control.requests({ path: `/data/projects/${id}` }).length;
 
@@ -53,6 +53,35 @@ describe('createJobReadAccess', () => {
     const capability: JobReader = { kind: 'job', jobId: 'pages:1' };
     expect(await rules.canRead(capability, jobOf(artist.id, [spf()]))).toBe(true);
     expect(await rules.canRead(capability, { ...jobOf(artist.id, [spf()]), id: 'pages:2' })).toBe(false);
+  });
+
+  it('a Kitsu admin reads and lists every job', async () => {
+    const admin = readerOfPerson(person('admin'));
+    expect(admin).toEqual({ kind: 'everyone' });
+    expect(await access().canRead(admin, jobOf(person('artist').id, [moon()]))).toBe(true);
+    expect(await access().visibleTo(admin, () => Promise.resolve([spf()]))).toBeUndefined();
+  });
+
+  it("a production Kitsu no longer has is nobody's team: its jobs are their owner's only", async () => {
+    const gone = '00000000-0000-4000-8000-00000000dead';
+    const manager = readerOfPerson(person('manager'));
+    expect(await access().canRead(manager, jobOf(person('artist').id, [gone]))).toBe(false);
+    expect(await access().visibleTo(manager, () => Promise.resolve([gone, spf()]))).toEqual({
+      personId: person('manager').id.toLowerCase(),
+      scopes: [spf()],
+    });
+  });
+
+  it('without a bot to read teams (no KITSU_BOT_TOKEN), a team reader reads and lists their own jobs only', async () => {
+    const rules = createJobReadAccess(undefined);
+    const manager = readerOfPerson(person('manager'));
+    expect(await rules.canRead(manager, jobOf(person('artist').id, [spf()]))).toBe(false);
+    expect(await rules.canRead(manager, jobOf(person('manager').id.toLowerCase(), [spf()]))).toBe(true);
+    expect(await rules.onTeams(person('manager'), [spf()])).toBe(false);
+    expect(await rules.visibleTo(manager, () => Promise.resolve([spf()]))).toEqual({
+      personId: person('manager').id.toLowerCase(),
+      scopes: [],
+    });
   });
 
   it('listings: a team reader gets the scopes all of whose productions have them on the team', async () => {
@@ -113,6 +142,10 @@ describe('ProjectDirectory', () => {
     expect(await directory.get(unknown)).toBeUndefined();
     expect(await directory.get(unknown)).toBeUndefined();
     expect(projectReads(unknown)).toBe(1);
+    // One the bot may not read is the same to it.
+    const hidden = zou.seed.ids.projects.spf;
+    zou.control.failNext(1, 403, { path: `/data/projects/${hidden}` });
+    expect(await directory.get(hidden)).toBeUndefined();
     const id = zou.seed.ids.projects.moon;
     zou.control.failNext(1, 500, { path: `/data/projects/${id}` });
     await expect(directory.get(id)).rejects.toMatchObject({ status: 500 });

@@ -253,6 +253,8 @@ export interface RequestLogEntry {
   status: number;
   /** Who the token belonged to, when a valid one was sent. */
   personId: string | null;
+  /** How the access token came: Kitsu's `access_token_cookie`, an `Authorization: Bearer` header, or not. */
+  credential: 'cookie' | 'bearer' | null;
   /** True when the answer came from `control.failNext`. */
   injected: boolean;
 }

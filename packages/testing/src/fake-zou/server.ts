@@ -107,6 +107,12 @@ function readCookie(header: string | undefined, name: string): string | null {
   return null;
 }
 
+/** How a request carried its access token, in the order flask-jwt-extended looks. */
+function credentialOf(req: IncomingMessage): RequestLogEntry['credential'] {
+  if (readCookie(req.headers.cookie, 'access_token_cookie') !== null) return 'cookie';
+  return /^Bearer ./.test(req.headers.authorization ?? '') ? 'bearer' : null;
+}
+
 function nginxPage(status: number): string {
   const titles: Record<number, string> = {
     502: 'Bad Gateway',
@@ -196,6 +202,7 @@ export async function startFakeZou(options: FakeZouOptions = {}): Promise<FakeZo
       path: url.pathname,
       query: url.search.replace(/^\?/, ''),
       personId: null,
+      credential: credentialOf(req),
       injected: false,
     };
     const rawBody = await readBody(req);
