@@ -84,11 +84,12 @@ export const projectListThreshold = 50;
 async function readTasks(zou: ZouClient, request: VerifiedRequest): Promise<Found[]> {
   const listed = new Map<string, Task>();
   if (request.projectId !== undefined && request.taskIds.length > projectListThreshold) {
-    const wanted = new Set(request.taskIds);
     try {
-      for (const task of await zou.listProjectTasks(request.projectId, { concurrency: zouShareOfRequest })) {
-        // Stryker disable next-line ConditionalExpression: equivalent but for memory, only wanted ids are read back.
-        if (wanted.has(task.id)) listed.set(task.id, task);
+      const tasks = await zou.listProjectTasks(request.projectId, { concurrency: zouShareOfRequest });
+      const inList = new Map(tasks.map((task) => [task.id, task]));
+      for (const id of request.taskIds) {
+        const task = inList.get(id);
+        if (task !== undefined) listed.set(id, task);
       }
     } catch (error) {
       // The bot may not list that production (or it does not exist): read the tasks one by one instead.
@@ -358,26 +359,18 @@ export function createJobReadAccess(projects: ProjectDirectory | undefined): Job
       }
     },
     async visibleTo(reader, scopes) {
-      switch (reader.kind) {
-        case 'everyone':
-          return undefined;
-        case 'job':
-          return { scopes: [] };
-        case 'person': {
-          const personId = reader.person.id.toLowerCase();
-          if (!reader.teams) return { personId, scopes: [] };
-          const all = await scopes();
-          const projectIds = all.flatMap((scope) => scope.split(','));
-          const read =
-            projects === undefined
-              ? new Map<string, Project | undefined>()
-              : await projects.getMany(projectIds);
-          const visible = all.filter((scope) =>
-            scope.split(',').every((id) => onTeam(read.get(id), reader.person)),
-          );
-          return { personId, scopes: visible };
-        }
-      }
+      if (reader.kind === 'everyone') return undefined;
+      if (reader.kind === 'job') return { scopes: [] };
+      const personId = reader.person.id.toLowerCase();
+      if (!reader.teams) return { personId, scopes: [] };
+      const all = await scopes();
+      const projectIds = all.flatMap((scope) => scope.split(','));
+      const read =
+        projects === undefined ? new Map<string, Project | undefined>() : await projects.getMany(projectIds);
+      const visible = all.filter((scope) =>
+        scope.split(',').every((id) => onTeam(read.get(id), reader.person)),
+      );
+      return { personId, scopes: visible };
     },
   };
 }

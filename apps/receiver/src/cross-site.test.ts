@@ -113,6 +113,10 @@ describe('cross-site requests (AUTH_MODE=zou-session)', () => {
     const empty = await refusal(await post({ Cookie: 'access_token_cookie=' }));
     expect(none.status).toBe(401);
     expect(empty).toEqual(none);
+    // So a bearer token sent beside it is the session, and no cookie rule applies.
+    const bearer = zou.control.issueToken(zou.seed.ids.persons.artist);
+    const withBearer = await post({ Cookie: 'access_token_cookie=', Authorization: `Bearer ${bearer}` });
+    expect(withBearer.status).toBe(202);
   });
 
   it('a cancel with the cookie follows the same rules', async () => {

@@ -142,6 +142,15 @@ describe('ProjectDirectory', () => {
     expect(await directory.get(unknown)).toBeUndefined();
     expect(await directory.get(unknown)).toBeUndefined();
     expect(projectReads(unknown)).toBe(1);
+    // Several at once: each read, a few at a time.
+    const three = [zou.seed.ids.projects.spf, zou.seed.ids.projects.moon, unknown];
+    const many = await new ProjectDirectory(bot(), 60_000).getMany(three);
+    expect(many.size).toBe(3);
+    expect(three.map((id) => [many.has(id), many.get(id)?.id])).toEqual([
+      [true, three[0]],
+      [true, three[1]],
+      [true, undefined],
+    ]);
     // One the bot may not read is the same to it.
     const hidden = zou.seed.ids.projects.spf;
     zou.control.failNext(1, 403, { path: `/data/projects/${hidden}` });
