@@ -186,6 +186,9 @@ describe('AUTH_MODE=zou-session: who reads which job', () => {
     const supervisor = await cancel('supervisor', jobs.lighter);
     expect(supervisor.status).toBe(403);
     expect((supervisor.body['error'] as { code: string }).code).toBe('not_allowed');
+    expect((supervisor.body['error'] as { message: string }).message).toBe(
+      "Only the person who ran this job (lena.becker@studio.example), a manager on its production's team or a Kitsu admin can cancel it; Sofia Rossi is supervisor.",
+    );
     const manager = await cancel('manager', jobs.lighter);
     expect(manager.status).toBe(202);
     expect(manager.body).toMatchObject({
@@ -339,6 +342,56 @@ describe('AUTH_MODE=token: the status link carries a capability for that job', (
     });
   });
 
+  it('a missing or wrong capability says what opens the page, for the list and for a job', async () => {
+    const statusUrl = String((await run()).body['statusUrl']);
+    const [statusPath] = statusUrl.split('?');
+    const cap = capOf(statusUrl);
+    const errorOf = async (url: string): Promise<{ code: string; message: string }> => {
+      const answer = await request(url);
+      expect(answer.status).toBe(401);
+      return answer.body['error'] as { code: string; message: string };
+    };
+    expect(await errorOf(`${harness.baseUrl}/jobs`)).toEqual({
+      code: 'capability_required',
+      message:
+        'The job list needs the kitsu-actions token (?token=<ACTIONS_TOKEN> or the X-Kitsu-Actions-Token header).',
+    });
+    expect(await errorOf(statusPath ?? '')).toMatchObject({
+      code: 'capability_required',
+      message: expect.stringMatching(/^This page opens with its own link: .* ends in \?cap=…/) as string,
+    });
+    expect(await errorOf(`${harness.baseUrl}/jobs?cap=${cap}`)).toEqual({
+      code: 'capability_refused',
+      message: "A job's link (?cap=) opens that job only; the job list needs the kitsu-actions token.",
+    });
+    expect(await errorOf(`${statusPath ?? ''}?cap=${cap.slice(0, 20)}`)).toMatchObject({
+      code: 'capability_refused',
+      message: expect.stringMatching(
+        /^This link does not open this job: its cap= is another job's, or cut short/,
+      ) as string,
+    });
+    // The right capability twice is not one capability.
+    expect(await errorOf(`${statusUrl}&cap=${cap}`)).toMatchObject({ code: 'capability_refused' });
+  });
+
+  it('the list: not kept by caches, HTML on request, state filters in any case and spacing, bad filters named', async () => {
+    const token = { 'X-Kitsu-Actions-Token': secret };
+    const jobId = String((await run()).body['jobId']);
+    const page = await fetch(`${harness.baseUrl}/jobs`, { headers: { ...token, Accept: 'text/html' } });
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(page.headers.get('cache-control')).toBe('no-store');
+    const queued = await request(`${harness.baseUrl}/jobs?state=%20Queued%20`, { headers: token });
+    expect(queued.status).toBe(200);
+    expect(idsOf(queued)).toContain(jobId);
+    const bad = await request(`${harness.baseUrl}/jobs?perPage=0`, { headers: token });
+    expect(bad.status).toBe(400);
+    expect(bad.body['error']).toMatchObject({
+      code: 'invalid_query',
+      message: 'Invalid filter for the job list.',
+    });
+  });
+
   it('the list filters by action', async () => {
     const render = await request(`${harness.baseUrl}/actions/render-flamenco?token=${secret}`, {
       method: 'POST',
@@ -374,9 +427,31 @@ describe('AUTH_MODE=token: the status link carries a capability for that job', (
     const result = await request(resultUrl, { headers: { Accept: 'text/html' } });
     expect(result.status).toBe(200);
     expect(result.text).toContain(jobId);
+    // A page a worker built: no script runs, nothing loads, nothing is kept.
+    const served = await fetch(resultUrl, { headers: { Accept: 'text/html' } });
+    expect(served.headers.get('content-security-policy')).toMatch(
+      /^default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors /,
+    );
+    expect(served.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(served.headers.get('cache-control')).toBe('no-store');
+    // A job that has ended is not cancelled again, and says why.
+    const late = await request(`${harness.baseUrl}/jobs/${jobId}/cancel?cap=${capOf(statusUrl)}`, {
+      method: 'POST',
+      body: {},
+    });
+    expect(late.status).toBe(409);
+    expect(late.body['error']).toEqual({
+      code: 'job_finished',
+      message: `Job ${jobId} has already ended (completed); there is nothing to cancel.`,
+    });
 
     await harness.queues.queue('pages').remove(jobId);
-    expect((await request(statusUrl)).status).toBe(404);
+    const gone = await request(statusUrl);
+    expect(gone.status).toBe(404);
+    expect(gone.body['error']).toEqual({
+      code: 'unknown_job',
+      message: `There is no job ${jobId} that you can see. Finished jobs are kept for a limited time; it may have been removed.`,
+    });
     expect((await request(resultUrl)).status).toBe(404);
   });
 });

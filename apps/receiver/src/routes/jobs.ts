@@ -37,7 +37,10 @@ const ListQuery = z.object({
   perPage: z.coerce.number().int().min(1).max(100).default(25),
 });
 
-/** Pages built by workers are served under a policy that runs no script and loads nothing remote. */
+/**
+ * Pages built by workers are served under a policy that runs no script, loads nothing remote and posts no
+ * form (securityHeaders adds frame-ancestors and nosniff).
+ */
 const resultPolicy =
   "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'";
 
@@ -278,7 +281,6 @@ export function jobsRouter(deps: AppDeps): Router {
     if (!result.success) throw noPage();
     ctx.set('Cache-Control', 'no-store');
     ctx.set('Content-Security-Policy', resultPolicy);
-    ctx.set('X-Content-Type-Options', 'nosniff');
     ctx.type = 'html';
     ctx.body = manifest.describe.page(result.data);
   });
