@@ -345,6 +345,21 @@ class Script {
   }
 }
 
+/**
+ * ARGV: prefix, id. Drops a listed job BullMQ no longer holds (removed by hand), but not one whose entry
+ * was written a moment ago: the enqueue writes it just before BullMQ's add, and a listing in between
+ * must not lose the job.
+ */
+const forgetGoneLua = `${common}
+local id = ARGV[2]
+local q = queueOf(id)
+local created = rcall('ZSCORE', idx .. 'all', id)
+if q == nil or not created then return 0 end
+if rcall('EXISTS', prefix .. ':' .. q .. ':' .. id) == 1 or not settled(created) then return 0 end
+forget(id)
+return 1
+`;
+
 const scripts = {
   index: new Script(indexLua),
   list: new Script(listLua),
@@ -352,6 +367,7 @@ const scripts = {
   cancel: new Script(cancelLua),
   record: new Script(recordLua),
   forget: new Script(forgetLua),
+  forgetGone: new Script(forgetGoneLua),
 };
 
 /** BullMQ's key of a job's hash (`<prefix>:<queue>:<id>`; ids carry their queue). */
@@ -492,6 +508,14 @@ export async function cancelIndexed(
 /** Drops a job from the index (it was removed outside BullMQ's retention, e.g. by hand). */
 export async function forgetIndexed(redis: Redis, prefix: string, id: string): Promise<void> {
   await scripts.forget.run(redis, [indexBase(prefix)], [prefix, id]);
+}
+
+/**
+ * Drops a job the index lists but BullMQ no longer holds, once its entry is older than an enqueue's
+ * window; true when it was dropped.
+ */
+export async function forgetIfGone(redis: Redis, prefix: string, id: string): Promise<boolean> {
+  return (await scripts.forgetGone.run(redis, [indexBase(prefix)], [prefix, id])) === 1;
 }
 
 /** Writes `ka:` fields of a job (the worker's result and report); false when the job is gone. */

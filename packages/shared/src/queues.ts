@@ -12,6 +12,7 @@ import type { CatalogueAction } from './catalogue.ts';
 import {
   bullJobKey,
   cancelIndexed,
+  forgetIfGone,
   forgetIndexed,
   indexedScopes,
   indexJob,
@@ -438,8 +439,9 @@ export class JobQueues {
         jobs.push(listEntryOf(statusViewOf(record, links)));
         continue;
       }
-      // Removed by hand (retention the index follows by itself): it leaves the index now.
-      await this.read((redis) => forgetIndexed(redis, prefix, id));
+      // Removed by hand (retention the index follows by itself): it leaves the index now. One being
+      // queued this instant (its entry is written just before BullMQ's add) stays.
+      await this.read((redis) => forgetIfGone(redis, prefix, id));
     }
     return { jobs, total };
   }
