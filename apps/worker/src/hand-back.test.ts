@@ -3,7 +3,6 @@ import { Job, Queue, WaitingError, Worker } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import {
   JobData,
-  createLogger,
   createRedis,
   jobDataOf,
   loadConfig,
@@ -12,6 +11,7 @@ import {
 } from '@kitsu-actions/shared';
 import { catalogueFixture } from '@kitsu-actions/testing';
 import type { Redis } from 'ioredis';
+import { pino } from 'pino';
 import { handBackReason } from './cancel.ts';
 import { createFarms } from './farms/index.ts';
 import { handlers } from './handlers/index.ts';
@@ -23,7 +23,12 @@ import { memoryJobStore } from '../test/memory-store.ts';
 // A stopping worker hands its render jobs back to the queue rather than waiting hours for them: no
 // attempt spent, nothing reported, and a job it picks up while stopping goes straight back.
 
-const logger = createLogger({ level: 'silent', name: 'hand-back-test' });
+/** What the workers logged, as JSON. */
+const lines: Record<string, unknown>[] = [];
+const logger = pino(
+  { level: 'info' },
+  { write: (line: string) => lines.push(JSON.parse(line) as Record<string, unknown>) },
+);
 let config: Config;
 let connection: Redis;
 let queue: Queue;
@@ -103,6 +108,11 @@ describe('a stopping worker', () => {
     expect(job.failedReason).toBeUndefined();
     expect(JobData.parse(job.data).report).toBeUndefined();
     expect(starts.get(id)).toBe(1);
+    expect(
+      lines.filter(
+        (line) => line['jobId'] === id && line['msg'] === 'worker stopping: job handed back to the queue',
+      ),
+    ).toHaveLength(1);
     await job.remove();
   });
 

@@ -6,7 +6,6 @@ import {
   JobData,
   JobProgress,
   cancelReason,
-  createLogger,
   createRedis,
   jobCapabilities,
   loadConfig,
@@ -17,6 +16,7 @@ import {
 import { startFakeZou, type FakeZou } from '@kitsu-actions/testing';
 import { createZouClient } from '@kitsu-actions/zou';
 import type { Redis } from 'ioredis';
+import { pino } from 'pino';
 import { createFarms } from './farms/index.ts';
 import { handlers } from './handlers/index.ts';
 import type { Handler } from './handlers/types.ts';
@@ -30,7 +30,17 @@ import { memoryJobStore } from '../test/memory-store.ts';
 const publicUrl = 'https://kitsu.studio.example/kitsu-actions';
 const prefix = `{kape-${randomUUID().slice(0, 8)}}`;
 const capabilities = jobCapabilities('links-in-kitsu-open-with-this');
-const logger = createLogger({ level: 'silent', name: 'processor-ends-test' });
+/** Every line the worker logged, as JSON. */
+const lines: Record<string, unknown>[] = [];
+const logger = pino(
+  { level: 'debug' },
+  { write: (line: string) => lines.push(JSON.parse(line) as Record<string, unknown>) },
+);
+/** The lines logged about one job, without pino's own fields. */
+const logOf = (jobId: string) =>
+  lines
+    .filter((line) => line['jobId'] === jobId)
+    .map(({ time: _time, pid: _pid, hostname: _hostname, ...line }) => line);
 
 let zou: FakeZou;
 let connection: Redis;
@@ -43,6 +53,11 @@ let task: string;
 const recorded = new Map<string, Record<string, unknown>>();
 /** Cancels a person asked for before the job started, per job. */
 const cancels = new Map<string, CancelRequest>();
+/** Jobs whose records for status pages fail (Redis refusing writes). */
+const unrecordable = new Set<string>();
+const refusal = "READONLY You can't write against a read only replica.";
+/** The refusal, as pino logs an error. */
+const refused: unknown = expect.objectContaining({ message: refusal });
 /** How many times each job's handler ran. */
 const runs = new Map<string, number>();
 
@@ -50,6 +65,7 @@ function storeOf(jobId: string): ProcessorJobStore {
   return {
     ...memoryJobStore(new Map(), { cancelRequest: () => Promise.resolve(cancels.get(jobId)) }),
     recordForStatus: (fields) => {
+      if (unrecordable.has(jobId)) return Promise.reject(new Error(refusal));
       recorded.set(jobId, { ...recorded.get(jobId), ...fields });
       return Promise.resolve();
     },
@@ -164,7 +180,9 @@ const linkOf = (id: string): string => `${publicUrl}/jobs/${id}?cap=${capabiliti
 
 describe('a job that completes', () => {
   it('comments once, with a status link that opens (it carries the capability), and records its summary', async () => {
+    const before = Date.now();
     const { id, done, state, comments, data } = await run(jobData('done'));
+    const took = Date.now() - before;
     expect(state).toBe('completed');
     expect(comments).toHaveLength(1);
     expect(comments[0]).toMatch(
@@ -176,6 +194,46 @@ describe('a job that completes', () => {
       report: data?.report,
       result: resultSummaryOf('debug', done.returnvalue),
     });
+    // A debug line at its start, one info line at its end, each naming the job, the action and who.
+    const who = { jobId: id, actionId: 'done', personId: data?.request.personId };
+    const log = logOf(id).filter((line) => line['msg'] === 'job started' || line['msg'] === 'job completed');
+    expect(log).toEqual([
+      { level: 20, ...who, kind: 'debug', attempt: 1, tasks: 1, msg: 'job started' },
+      {
+        level: 30,
+        ...who,
+        kind: 'debug',
+        attempt: 1,
+        tasks: 1,
+        ms: expect.any(Number) as unknown,
+        msg: 'job completed',
+      },
+    ]);
+    // The run's own time, within the time the test waited for it.
+    const ms = log[1]?.['ms'];
+    expect(Number.isInteger(ms) && Number(ms) >= 0 && Number(ms) <= took).toBe(true);
+  });
+
+  it('whose outcome and summary cannot be recorded still completes, and says what was not saved', async () => {
+    const id = `pages-${randomUUID()}`;
+    unrecordable.add(id);
+    const { state, data } = await run(jobData('done'), { id });
+    expect(state).toBe('completed');
+    // The report is kept with the job's data all the same.
+    expect(data?.report).toMatchObject({ state: 'posted', commented: 1 });
+    expect(recorded.get(id)).toBeUndefined();
+    const warnings = logOf(id).filter((line) => line['level'] === 40);
+    expect(warnings).toEqual([
+      expect.objectContaining({
+        err: refused,
+        outcome: data?.report,
+        msg: 'report outcome not saved',
+      }),
+      expect.objectContaining({
+        err: refused,
+        msg: 'result summary not saved',
+      }),
+    ]);
   });
 
   it('without report settings, comments nothing and records only its summary', async () => {
@@ -258,8 +316,21 @@ describe('a job that ends cancelled', () => {
     expect(error).toBe('Cancelled on Flamenco: stopped by the wrangler');
     expect(done.attemptsMade).toBe(1);
     expect(recorded.get(id)?.['cancelled']).toMatchObject({ by: 'Flamenco' });
+    expect(logOf(id).filter((line) => line['level'] === 40)).toEqual([]);
     expect(comments).toEqual([
       `kitsu-actions: "Debug farm-cancelled" was cancelled on Flamenco: stopped by the wrangler.\n\nDetails: ${linkOf(id)}`,
+    ]);
+  });
+
+  it('whose outcome cannot be recorded still ends cancelled, and says it was not saved', async () => {
+    const id = `pages-${randomUUID()}`;
+    unrecordable.add(id);
+    const { state, error, comments } = await run(jobData('farm-cancelled'), { id });
+    expect(state).toBe('failed');
+    expect(error).toBe('Cancelled on Flamenco: stopped by the wrangler');
+    expect(comments).toHaveLength(1);
+    expect(logOf(id).filter((line) => line['msg'] === 'cancel outcome not saved')).toEqual([
+      expect.objectContaining({ level: 40, err: refused }),
     ]);
   });
 
@@ -282,6 +353,9 @@ describe('a job that ends cancelled', () => {
       by: 'marc.dubois@studio.example',
       at: request.at,
     });
+    expect(logOf(id).filter((line) => line['msg'] === 'job cancelled before it started')).toEqual([
+      expect.objectContaining({ level: 30, by: 'marc.dubois@studio.example' }),
+    ]);
     // Nothing was done, so nothing is reported.
     expect(comments).toEqual([]);
     expect(data?.report).toBeUndefined();
