@@ -21,7 +21,7 @@ import { createFarms } from './farms/index.ts';
 import { handlers } from './handlers/index.ts';
 import type { Handler } from './handlers/types.ts';
 import type { ProcessorJobStore } from './job-store.ts';
-import { createProcessor } from './processor.ts';
+import { createProcessor, type ProcessorDeps } from './processor.ts';
 import { memoryJobStore } from '../test/memory-store.ts';
 
 // How the processor ends a job, seen from outside: the comment it leaves in Kitsu (on which attempt,
@@ -48,6 +48,8 @@ let queue: Queue;
 let events: QueueEvents;
 let worker: Worker;
 let task: string;
+/** What the worker's processor is made of. */
+let deps: ProcessorDeps;
 
 /** What the processor recorded for status pages, per job. */
 const recorded = new Map<string, Record<string, unknown>>();
@@ -102,7 +104,7 @@ beforeAll(async () => {
   queue = new Queue('pages', { connection, prefix });
   events = new QueueEvents('pages', { connection: createRedis(config.redis.url, 'consumer'), prefix });
   await events.waitUntilReady();
-  const processor = createProcessor({
+  deps = {
     handlers: {
       ...handlers,
       debug: (context) => {
@@ -120,7 +122,8 @@ beforeAll(async () => {
     farms: createFarms(config, logger),
     store: storeOf,
     resultPageBytes: config.storage.resultPageBytes,
-  });
+  };
+  const processor = createProcessor(deps);
   worker = new Worker('pages', processor, { connection: createRedis(config.redis.url, 'consumer'), prefix });
   await worker.waitUntilReady();
 });
@@ -181,15 +184,19 @@ const linkOf = (id: string): string => `${publicUrl}/jobs/${id}?cap=${capabiliti
 describe('a job that completes', () => {
   it('comments once, with a status link that opens (it carries the capability), and records its summary', async () => {
     const before = Date.now();
-    const { id, done, state, comments, data } = await run(jobData('done'));
+    const { id, done, state, comments, data } = await run(
+      jobData('done', { comment: true, statusOnSuccess: 'wfa' }),
+    );
     const took = Date.now() - before;
     expect(state).toBe('completed');
-    expect(comments).toHaveLength(1);
-    expect(comments[0]).toMatch(
-      /^kitsu-actions: "Debug done" completed \(.+\)\.\n\nStatus and result: (.+)$/,
-    );
-    expect(comments[0]?.endsWith(`Status and result: ${linkOf(id)}`)).toBe(true);
+    const page = done.returnvalue as { title: string; summary: string };
+    expect(comments).toEqual([
+      `kitsu-actions: "Debug done" completed (${page.title}: ${page.summary}).\n\nStatus and result: ${linkOf(id)}`,
+    ]);
+    // The status asked for on success.
+    expect(zou.state.tasks.get(task)?.task_status_id).toBe(zou.seed.ids.taskStatuses.wfa);
     expect(data?.report).toMatchObject({ state: 'posted', commented: 1 });
+    expect(data?.report?.message).toMatch(/status set to wfa/);
     expect(recorded.get(id)).toEqual({
       report: data?.report,
       result: resultSummaryOf('debug', done.returnvalue),
@@ -267,6 +274,38 @@ describe('a job that completes', () => {
       { percent: 60, message: 'No links' },
     ]);
     expect(seen[1]).not.toHaveProperty('links');
+  });
+});
+
+describe('the status link left in Kitsu', () => {
+  it('carries the job capability when the worker has one (AUTH_MODE=token), and none otherwise', async () => {
+    const own = `{kapl-${randomUUID().slice(0, 8)}}`;
+    const ownQueue = new Queue('pages', { connection, prefix: own });
+    // A worker that fetches by hand, so that each job runs in a processor made for it.
+    const fetcher = new Worker('pages', null, {
+      connection: createRedis(inject('redisUrl'), 'consumer'),
+      prefix: own,
+    });
+    try {
+      for (const [caps, link] of [
+        [undefined, (id: string) => `${publicUrl}/jobs/${id}`],
+        [capabilities, linkOf],
+      ] as const) {
+        const id = `pages-${randomUUID()}`;
+        await ownQueue.add('debug', jobData('done'), { jobId: id });
+        const token = randomUUID();
+        const job: Job | undefined = await fetcher.getNextJob(token);
+        expect(job?.id).toBe(id);
+        if (job === undefined) return;
+        await createProcessor({ ...deps, capabilities: caps })(job, token);
+        const texts = zou.state.comments.filter((comment) => comment.text?.includes(`/jobs/${id}`) === true);
+        expect(texts.map((comment) => comment.text?.split('Status and result: ')[1])).toEqual([link(id)]);
+        await job.moveToCompleted('done', token, false);
+      }
+    } finally {
+      await fetcher.close();
+      await ownQueue.close();
+    }
   });
 });
 
