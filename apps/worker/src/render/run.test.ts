@@ -38,6 +38,7 @@ function submissionsOf(jobId: string) {
 }
 
 const labels = ['E01 / SQ010 / SH010', 'E01 / SQ010 / SH020'];
+const escaped = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 describe('a render, as the person watching it sees it', () => {
   it('says each step, then the farm progress without repeating itself, and ends with every farm link', async () => {
@@ -88,22 +89,38 @@ describe('a render, as the person watching it sees it', () => {
     );
   });
 
-  it('a cancel on the farm itself ends the job cancelled, by the farm, naming the shot', async () => {
-    const jobId = await world.enqueue('render-flamenco', world.lightingTasks.slice(0, 1));
-    await world.until(() => submissionsOf(jobId).length === 1, 'a submission');
-    const farmJobId = submissionsOf(jobId)[0]?.jobId ?? '';
-    // As the farm's own UI does it.
-    const answer = await fetch(`${world.flamenco.url}/api/v3/jobs/${farmJobId}/setstatus`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ status: 'cancel-requested', reason: 'stopped by the wrangler' }),
-    });
-    expect(answer.status).toBe(204);
+  it("shots failing on the farm fail the job, each named with the farm's reason", async () => {
+    const jobId = await world.enqueue('render-flamenco', world.lightingTasks.slice(0, 2));
+    await world.until(() => submissionsOf(jobId).length === 2, 'two submissions');
+    for (const submission of submissionsOf(jobId)) {
+      world.flamenco.control.failJob(submission.jobId, 'Blender crashed: out of memory');
+    }
+    const view = await world.finished(jobId);
+    expect(view.state).toBe('failed');
+    expect(view.error?.message).toMatch(
+      new RegExp(
+        `^2 of 2 shots failed on Flamenco at ${escaped(world.flamenco.url)}: E01 / SQ010 / SH010: [^;]*Blender crashed: out of memory; E01 / SQ010 / SH020: [^;]*Blender crashed: out of memory$`,
+      ),
+    );
+  });
+
+  it('a cancel on the farm itself ends the job cancelled, by the farm, naming each shot', async () => {
+    const jobId = await world.enqueue('render-flamenco', world.lightingTasks.slice(0, 2));
+    await world.until(() => submissionsOf(jobId).length === 2, 'two submissions');
+    for (const submission of submissionsOf(jobId)) {
+      // As the farm's own UI does it.
+      const answer = await fetch(`${world.flamenco.url}/api/v3/jobs/${submission.jobId}/setstatus`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ status: 'cancel-requested', reason: 'stopped by the wrangler' }),
+      });
+      expect(answer.status).toBe(204);
+    }
     const view = await world.finished(jobId);
     expect(view.state).toBe('cancelled');
     expect(view.error?.message).toMatch(
       new RegExp(
-        `^Cancelled on Flamenco at ${world.flamenco.url.replaceAll('.', '\\.')}: E01 / SQ010 / SH010: .+`,
+        `^Cancelled on Flamenco at ${escaped(world.flamenco.url)}: E01 / SQ010 / SH010: [^;]+; E01 / SQ010 / SH020: [^;]+$`,
       ),
     );
   });
