@@ -332,7 +332,7 @@ function toResult(shot: Shot): RenderShotResult {
     ...(shot.ref?.url === undefined ? {} : { url: shot.ref.url }),
     // Stryker disable next-line OptionalChaining,StringLiteral: equivalent, every tracked shot has a status
     state: shot.status?.state ?? 'queued',
-    // Stryker disable next-line StringLiteral: equivalent, every tracked shot has a status
+    // Stryker disable next-line OptionalChaining,StringLiteral: equivalent, every tracked shot has a status
     message: shot.status?.message ?? '',
   };
 }
