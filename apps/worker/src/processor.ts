@@ -100,7 +100,9 @@ export function createProcessor(deps: ProcessorDeps) {
       actionId: data.action.id,
       personId: data.request.personId,
     });
-    const store = deps.store(job.id ?? '');
+    // Stryker disable next-line StringLiteral: equivalent, a job a BullMQ worker runs always has an id
+    const jobId = job.id ?? '';
+    const store = deps.store(jobId);
     /** Ends the job cancelled: the outcome is recorded first, so the status view reads it as such. */
     const endCancelled = async (outcome: CancelOutcome): Promise<never> => {
       await store.recordForStatus({ [cancelledField]: outcome }).catch((error: unknown) => {
@@ -122,7 +124,8 @@ export function createProcessor(deps: ProcessorDeps) {
     // Long jobs (render tracking) are handed back by a stopping worker instead of waited for.
     const stopping = queuePolicies[jobKinds[kind].queue].handBackOnStop ? deps.stopping : undefined;
     const abort = stopping === undefined ? own : AbortSignal.any([own, stopping]);
-    if (stopping?.aborted === true && token !== undefined) {
+    // moveToWait gives up the job's lock with the token a worker always passes.
+    if (stopping?.aborted === true) {
       // Picked up while the worker stops (a fetch already under way): straight back to the queue.
       await job.moveToWait(token);
       throw new WaitingError();
@@ -135,10 +138,9 @@ export function createProcessor(deps: ProcessorDeps) {
       signal: abort,
       publicUrl: deps.publicUrl,
       zou: deps.zou,
+      // No links: `links` undefined, which the stored JSON leaves out.
       progress: (percent, message, links) =>
-        job.updateProgress(
-          JobProgress.parse({ percent, message, ...(links === undefined ? {} : { links }) }),
-        ),
+        job.updateProgress(JobProgress.parse({ percent, message, links })),
       farms: deps.farms,
       store,
       resultPageBytes: deps.resultPageBytes,
@@ -151,7 +153,7 @@ export function createProcessor(deps: ProcessorDeps) {
         settings,
         data,
         end,
-        statusUrl: links.href(job.id ?? ''),
+        statusUrl: links.href(jobId),
         log,
       });
       // Kept with the job so the status page shows it; the job's own outcome is unchanged by it.
@@ -168,7 +170,7 @@ export function createProcessor(deps: ProcessorDeps) {
       try {
         result = await run(kind, context, deps);
       } catch (error) {
-        if (abort.aborted && abort.reason === handBackReason && token !== undefined) {
+        if (abort.aborted && abort.reason === handBackReason) {
           // The worker is stopping: back to the queue, no attempt spent, nothing reported.
           log.info('worker stopping: job handed back to the queue');
           await job.moveToWait(token);

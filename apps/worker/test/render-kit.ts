@@ -216,13 +216,17 @@ function kindJob<K extends JobKind>(job: Job<unknown, unknown, string>, kind: K)
   return job;
 }
 
-/** Runs a render handler of `world` directly (no queue, no worker) on `data` as the job `jobId`, with `store`. */
+/**
+ * Runs a render handler of `world` directly (no queue, no worker) on `data` as the job `jobId`, with
+ * `store`; `onProgress` hears each progress it reports.
+ */
 export function runRenderHandler(
   world: RenderWorld,
   farm: 'flamenco' | 'afanasy',
   data: JobData,
   jobId: string,
   store: JobStore,
+  onProgress: (progress: JobProgress) => void = () => undefined,
 ): Promise<RenderResult> {
   const log = createLogger({ level: 'silent', name: 'render-test' });
   const job = new Job(world.queues.queue('render'), data.action.kind, data, {}, jobId);
@@ -232,7 +236,10 @@ export function runRenderHandler(
     signal: new AbortController().signal,
     publicUrl: 'https://kitsu.studio.example',
     resultPageBytes: world.config.storage.resultPageBytes,
-    progress: () => Promise.resolve(),
+    progress: (percent, message, links) => {
+      onProgress({ percent, message, ...(links === undefined ? {} : { links }) });
+      return Promise.resolve();
+    },
     zou: createZouClient({ baseUrl: world.zou.url, auth: { token: world.zou.seed.botToken } }),
     farms: createFarms(world.config, log),
     store,

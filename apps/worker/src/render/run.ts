@@ -321,13 +321,18 @@ function toSubmitted(shot: Shot): { plan: ShotPlan; ref: FarmJobRef | undefined 
   return { plan: shot.plan, ref: shot.ref };
 }
 
+/** A shot once tracked: tracking ends only when every shot has its farm job and a final status. */
 function toResult(shot: Shot): RenderShotResult {
   return {
     taskId: shot.plan.task.id,
     name: shot.plan.label,
+    // Stryker disable next-line OptionalChaining,StringLiteral: equivalent, every tracked shot has a ref
     farmJobId: shot.ref?.farmJobId ?? '',
+    // Stryker disable next-line OptionalChaining: equivalent, every tracked shot has a ref
     ...(shot.ref?.url === undefined ? {} : { url: shot.ref.url }),
+    // Stryker disable next-line OptionalChaining,StringLiteral: equivalent, every tracked shot has a status
     state: shot.status?.state ?? 'queued',
+    // Stryker disable next-line OptionalChaining,StringLiteral: equivalent, every tracked shot has a status
     message: shot.status?.message ?? '',
   };
 }
