@@ -604,3 +604,37 @@ describe('a completed job whose result is no page', () => {
     });
   });
 });
+
+describe('AUTH_MODE=none: every job is anyone’s, as the JSON or the page asked for', () => {
+  let harness: ReceiverHarness;
+  beforeAll(async () => {
+    harness = await startReceiver({ redisUrl: inject('redisUrl') });
+  });
+  afterAll(() => harness.close());
+
+  it('reads a job as JSON or as its page, never cached, lists as JSON on ?format=json, and cancels naming no one', async () => {
+    const sent = await request(`${harness.baseUrl}/actions/debug`, {
+      method: 'POST',
+      body: { personid: offlinePerson, selection: offlineTask, entitytype: 'asset' },
+    });
+    expect(sent.status).toBe(202);
+    const jobId = String(sent.body['jobId']);
+    const json = await fetch(`${harness.baseUrl}/jobs/${jobId}`, { headers: { Accept: 'application/json' } });
+    expect(json.headers.get('content-type')).toMatch(/^application\/json/);
+    expect(json.headers.get('cache-control')).toBe('no-store');
+    expect(((await json.json()) as { id: string }).id).toBe(jobId);
+    const page = await fetch(`${harness.baseUrl}/jobs/${jobId}`, { headers: { Accept: 'text/html' } });
+    expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+    const asked = await fetch(`${harness.baseUrl}/jobs?format=json`, { headers: { Accept: 'text/html' } });
+    expect(asked.headers.get('content-type')).toMatch(/^application\/json/);
+    expect(((await asked.json()) as { jobs: Array<{ id: string }> }).jobs.map((job) => job.id)).toContain(
+      jobId,
+    );
+    const cancelled = await request(`${harness.baseUrl}/jobs/${jobId}/cancel`, { method: 'POST', body: {} });
+    expect(cancelled.status).toBe(202);
+    expect(cancelled.body).toMatchObject({
+      state: 'cancelled',
+      cancelledBy: 'someone (AUTH_MODE=none, caller unknown)',
+    });
+  });
+});
