@@ -9,8 +9,8 @@ import {
   ProjectDirectory,
   zouShareOfRequest,
 } from './authorization.ts';
-import { HttpProblem } from './errors.ts';
 import type { Caller } from './identity.ts';
+import { refusalOf, rejectionOf } from '../test/rejection.ts';
 
 // The authorizer itself, against a fake Zou of its own (so every call it logs is the authorizer's):
 // what it asks Kitsu, what it refuses, and how the refusals read.
@@ -50,14 +50,7 @@ const request = (caller: Person, taskIds: string[], projectId?: string): Verifie
 const taskReads = () => zou.control.requests({ method: 'GET', path: /\/data\/tasks\/[^/]+$/ }).length;
 const listReads = () =>
   zou.control.requests({ method: 'GET', path: /\/data\/projects\/[^/]+\/tasks$/ }).length;
-const refusal = async (promise: Promise<unknown>): Promise<HttpProblem> => {
-  const error = await promise.then(
-    () => undefined,
-    (thrown: unknown) => thrown,
-  );
-  expect(error).toBeInstanceOf(HttpProblem);
-  return error as HttpProblem;
-};
+const refusal = refusalOf;
 
 describe('refusals name what to fix', () => {
   it('names at most five ids, comma-separated, and counts the rest', async () => {
@@ -161,12 +154,9 @@ describe('what the authorizer asks Kitsu', () => {
     const manager = person('manager');
     const before = taskReads();
     zou.control.failNext(1, 500, { path: /\/data\/tasks\/[^/]+$/ });
-    const error = await authorizer()
-      .authorize(action(), request(manager, ids().tasks.spf.slice(0, 20)), session(manager))
-      .then(
-        () => undefined,
-        (thrown: unknown) => thrown,
-      );
+    const error = await rejectionOf(
+      authorizer().authorize(action(), request(manager, ids().tasks.spf.slice(0, 20)), session(manager)),
+    );
     expect(error).toBeInstanceOf(ZouError);
     expect(error).toMatchObject({ status: 500 });
     // The lane that failed stops the others: what was under way ends, and nothing new starts.
@@ -222,12 +212,13 @@ describe('what the authorizer asks Kitsu', () => {
   it('a task list that fails otherwise is a failure', async () => {
     const supervisor = person('supervisor');
     zou.control.failNext(1, 500, { path: /\/data\/projects\/[^/]+\/tasks$/ });
-    const error = await authorizer()
-      .authorize(action(), request(supervisor, ids().tasks.spf, ids().projects.spf), session(supervisor))
-      .then(
-        () => undefined,
-        (thrown: unknown) => thrown,
-      );
+    const error = await rejectionOf(
+      authorizer().authorize(
+        action(),
+        request(supervisor, ids().tasks.spf, ids().projects.spf),
+        session(supervisor),
+      ),
+    );
     expect(error).toMatchObject({ name: 'ZouError', status: 500 });
   });
 

@@ -13,6 +13,7 @@ import {
   type Caller,
   type Credentials,
 } from './identity.ts';
+import { refusalOf } from '../test/rejection.ts';
 
 const artist = 'B01BAE1E-F829-458A-A1EB-131BB66628CC';
 const someoneElse = '2c2ab1b4-3b14-4f10-9a3c-3d27f7d0b0a1';
@@ -206,14 +207,7 @@ describe('zouSessionIdentity against the fake Zou', () => {
       cache,
     );
   const credentials = (fields: Partial<Credentials>): Credentials => ({ sharedTokens: [], ...fields });
-  const refusal = async (promise: Promise<unknown>): Promise<HttpProblem> => {
-    const error = await promise.then(
-      () => undefined,
-      (thrown: unknown) => thrown,
-    );
-    expect(error).toBeInstanceOf(HttpProblem);
-    return error as HttpProblem;
-  };
+  const refusal = refusalOf;
 
   it('asks Kitsu with the cookie when one came, else with the bearer token, once while cached', async () => {
     const before = asks().length;
