@@ -5,10 +5,16 @@ export interface RouteMatcher {
   method?: string;
   /** The path as the fake sees it: an exact string or a RegExp. */
   path?: string | RegExp;
+  /** Query parameters the request must carry with these values (`{ page: '2' }`); others may be there too. */
+  query?: Record<string, string>;
 }
 
-export function matches(rule: RouteMatcher, method: string, path: string): boolean {
+export function matches(rule: RouteMatcher, method: string, path: string, query = ''): boolean {
   if (rule.method !== undefined && rule.method.toUpperCase() !== method) return false;
+  if (rule.query !== undefined) {
+    const params = new URLSearchParams(query);
+    if (Object.entries(rule.query).some(([name, value]) => params.get(name) !== value)) return false;
+  }
   if (rule.path === undefined) return true;
   return typeof rule.path === 'string' ? rule.path === path : rule.path.test(path);
 }
@@ -41,12 +47,17 @@ export class HttpFaults {
     this.delays = [];
   }
 
-  /** Waits the delays that apply (cut short when `signal` aborts), then takes the next failure, if any. */
-  async apply(method: string, path: string, signal: AbortSignal): Promise<InjectedFailure | undefined> {
+  /** Waits the delays that apply (`query`: the request's query string) (cut short when `signal` aborts), then takes the next failure, if any. */
+  async apply(
+    method: string,
+    path: string,
+    signal: AbortSignal,
+    query = '',
+  ): Promise<InjectedFailure | undefined> {
     for (const rule of this.delays) {
-      if (matches(rule, method, path)) await delay(rule.ms, undefined, { signal });
+      if (matches(rule, method, path, query)) await delay(rule.ms, undefined, { signal });
     }
-    const failure = this.failures.find((rule) => rule.remaining > 0 && matches(rule, method, path));
+    const failure = this.failures.find((rule) => rule.remaining > 0 && matches(rule, method, path, query));
     if (failure === undefined) return undefined;
     failure.remaining -= 1;
     return failure.retryAfter === undefined

@@ -302,30 +302,55 @@ export function createZouClient(options: ZouClientOptions) {
      * or shift: duplicates are dropped, and a count that does not match `total` is logged.
      */
     async listProjectTasks(projectId: string, filters: ListProjectTasksOptions = {}): Promise<Task[]> {
+      const tasks: Task[] = [];
+      await client.eachProjectTaskPage(projectId, filters, (page) => {
+        tasks.push(...page);
+      });
+      return tasks;
+    },
+
+    /**
+     * The tasks of a project, handed to `visit` one page at a time as the pages arrive (the first, then
+     * the others in parallel, in no fixed order), so a caller can aggregate a large production without
+     * holding it. A task seen on an earlier page is left out of later ones (pages are ordered by last
+     * update, so a task updated while paging can come twice). Resolves with Zou's `total` and how many
+     * distinct tasks were handed over; a count that does not match `total` is logged.
+     */
+    async eachProjectTaskPage(
+      projectId: string,
+      filters: ListProjectTasksOptions,
+      visit: (tasks: Task[], progress: { received: number; total: number }) => void | Promise<void>,
+    ): Promise<{ total: number; received: number }> {
       const route = `data/projects/${checkId(projectId, 'project')}/tasks`;
       const query = {
         task_type_id: filters.taskTypeId === undefined ? undefined : checkId(filters.taskTypeId, 'task type'),
         episode_id: filters.episodeId === undefined ? undefined : checkId(filters.episodeId, 'episode'),
       };
       const PagedTasks = Paged(Task);
+      const seen = new Set<string>();
+      let total = 0;
+      const take = async (page: Task[]): Promise<void> => {
+        const fresh = page.filter((task) => !seen.has(task.id));
+        for (const task of fresh) seen.add(task.id);
+        await visit(fresh, { received: seen.size, total });
+      };
       const first = await get(route, PagedTasks, { ...withSignal(filters), query: { ...query, page: 1 } });
-      const rest = await settleAll(
+      total = first.total;
+      await take(first.data);
+      await settleAll(
         Array.from({ length: Math.max(0, first.nb_pages - 1) }, (_, index) => index + 2),
-        async (page, signal) => get(route, PagedTasks, { signal, query: { ...query, page } }),
+        async (page, signal) =>
+          take((await get(route, PagedTasks, { signal, query: { ...query, page } })).data),
         filters.signal,
         filters.concurrency,
       );
-      const seen = new Map<string, Task>();
-      for (const page of [first, ...rest]) {
-        for (const task of page.data) if (!seen.has(task.id)) seen.set(task.id, task);
-      }
-      if (seen.size !== first.total) {
+      if (seen.size !== total) {
         options.logger?.warn(
-          { projectId, total: first.total, received: seen.size },
+          { projectId, total, received: seen.size },
           'zou project tasks changed while paging',
         );
       }
-      return [...seen.values()];
+      return { total, received: seen.size };
     },
 
     /**

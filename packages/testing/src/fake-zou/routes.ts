@@ -451,6 +451,17 @@ function fullTask(ctx: Ctx): Answer {
   return ok(out);
 }
 
+/**
+ * The sorted task lists of projects, by query, kept until the next write request (or a change in the number
+ * of tasks): paging a 100,000-task production would otherwise filter and sort it again for each of its
+ * thousand pages. A test that edits `state` rows in place and lists again calls `noteWrite(state)`.
+ */
+const listMemo = new WeakMap<FakeZouState, { size: number; lists: Map<string, TaskRow[]> }>();
+
+export function noteWrite(state: FakeZouState): void {
+  listMemo.delete(state);
+}
+
 function projectTasks(ctx: Ctx): Answer {
   const project = findOr404(ctx.state.projects, ctx.params.id, 'Project');
   if (!canSeeProject(ctx.state, ctx.user, project.id)) throw forbidden();
@@ -460,19 +471,28 @@ function projectTasks(ctx: Ctx): Answer {
     if (id !== null && !isValidId(id)) throw badRequest('Malformed ID.');
   }
   const { state, user } = ctx;
-  const tasks = [...state.tasks.values()]
-    .filter((t) => t.project_id === project.id)
-    .filter((t) => taskTypeId === null || t.task_type_id === normalizeId(taskTypeId))
-    .filter((t) => {
-      if (episodeId === null) return true;
-      const sequenceId = state.entities.get(t.entity_id)?.parent_id;
-      const sequence = sequenceId == null ? undefined : state.entities.get(sequenceId);
-      return sequence?.parent_id === normalizeId(episodeId);
-    })
-    // Zou narrows a vendor's list to their own tasks only when an episode is asked for
-    // (todos_service.get_tasks_for_project); without one a vendor on the team gets every task.
-    .filter((t) => episodeId === null || user.role !== 'vendor' || t.assignees.includes(user.id))
-    .sort(newestFirst);
+  let memo = listMemo.get(state);
+  if (memo?.size !== state.tasks.size) {
+    memo = { size: state.tasks.size, lists: new Map() };
+    listMemo.set(state, memo);
+  }
+  const key = [project.id, taskTypeId, episodeId, user.role === 'vendor' ? user.id : ''].join('|');
+  const tasks =
+    memo.lists.get(key) ??
+    [...state.tasks.values()]
+      .filter((t) => t.project_id === project.id)
+      .filter((t) => taskTypeId === null || t.task_type_id === normalizeId(taskTypeId))
+      .filter((t) => {
+        if (episodeId === null) return true;
+        const sequenceId = state.entities.get(t.entity_id)?.parent_id;
+        const sequence = sequenceId == null ? undefined : state.entities.get(sequenceId);
+        return sequence?.parent_id === normalizeId(episodeId);
+      })
+      // Zou narrows a vendor's list to their own tasks only when an episode is asked for
+      // (todos_service.get_tasks_for_project); without one a vendor on the team gets every task.
+      .filter((t) => episodeId === null || user.role !== 'vendor' || t.assignees.includes(user.id))
+      .sort(newestFirst);
+  memo.lists.set(key, tasks);
   const page = intParam(ctx, 'page', 0);
   if (page < 1) return ok(tasks.map((t) => serialize(t, true)));
   const limit = ctx.settings.pageSize;

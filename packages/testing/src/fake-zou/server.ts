@@ -5,7 +5,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { HttpError } from './http.ts';
 import type { Answer, FakeZouSettings, PublicCtx, Route } from './http.ts';
 import type { FakeZouState, PersonRow, RequestLogEntry } from './model.ts';
-import { routes } from './routes.ts';
+import { noteWrite, routes } from './routes.ts';
 import { buildSeed, createState } from './seed.ts';
 import type { Seed, SeedIds, SeedOptions } from './seed.ts';
 import { TokenStore } from './tokens.ts';
@@ -212,7 +212,7 @@ export async function startFakeZou(options: FakeZouOptions = {}): Promise<FakeZo
     }
     const path = url.pathname.slice(prefix.length);
 
-    const fail = await faults.apply(method, path, closing.signal);
+    const fail = await faults.apply(method, path, closing.signal, url.search);
     if (fail !== undefined) {
       const headers: Record<string, string> = {};
       if (fail.retryAfter !== undefined) headers['retry-after'] = String(fail.retryAfter);
@@ -321,6 +321,8 @@ export async function startFakeZou(options: FakeZouOptions = {}): Promise<FakeZo
       userAgent: req.headers['user-agent'] ?? '',
     };
     let answer: Answer;
+    // Any write may change what a list answers: the lists' memo starts again (see routes.ts).
+    if (method !== 'GET') noteWrite(state);
     try {
       if (route.auth === 'none') answer = route.handle(ctx);
       else if (user === null) throw new HttpError(401, 'Missing JWT');
@@ -383,7 +385,7 @@ export async function startFakeZou(options: FakeZouOptions = {}): Promise<FakeZo
     },
     requests: (match = {}) =>
       state.requests.filter((r) =>
-        matches(match, r.method, prefix === '' ? r.path : r.path.slice(prefix.length)),
+        matches(match, r.method, prefix === '' ? r.path : r.path.slice(prefix.length), r.query),
       ),
   };
 
