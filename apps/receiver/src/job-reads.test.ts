@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, inject, it, onTestFinished } from 'vitest';
 import { QueueEvents, Worker } from 'bullmq';
-import { createRedis, JobState } from '@kitsu-actions/shared';
+import { createRedis, JobState, sortableTablesSource } from '@kitsu-actions/shared';
 import type { FakeZou, HumanKey } from '@kitsu-actions/testing';
 import {
   kitsuOrigin,
@@ -427,11 +427,12 @@ describe('AUTH_MODE=token: the status link carries a capability for that job', (
     const result = await request(resultUrl, { headers: { Accept: 'text/html' } });
     expect(result.status).toBe(200);
     expect(result.text).toContain(jobId);
-    // A page a worker built: no script runs, nothing loads, nothing is kept.
+    // A page a worker built: no script runs but the sortable tables' (by its hash), nothing loads, nothing is kept.
     const served = await fetch(resultUrl, { headers: { Accept: 'text/html' } });
-    expect(served.headers.get('content-security-policy')).toMatch(
-      /^default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors /,
+    expect(served.headers.get('content-security-policy')?.split('; frame-ancestors ')[0]).toBe(
+      `default-src 'none'; script-src ${sortableTablesSource}; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'`,
     );
+    expect(sortableTablesSource).toMatch(/^'sha256-[A-Za-z0-9+/]{43}='$/);
     expect(served.headers.get('x-content-type-options')).toBe('nosniff');
     expect(served.headers.get('cache-control')).toBe('no-store');
     // A job that has ended is not cancelled again, and says why.

@@ -29,13 +29,16 @@ export {
   StatusResult,
   defineKind,
   queuePolicies,
+  resultFileTypes,
   type FarmNeed,
+  type ResultFileFormat,
   type KindManifest,
   type QueuePolicy,
   type ResultDescription,
 } from './kinds/define.ts';
 export { PageResult, describePage } from './kinds/results.ts';
 export { DebugOptions } from './kinds/debug.ts';
+export { sortableTablesElement, sortableTablesScript, sortableTablesSource } from './sortable.ts';
 export {
   JobKind,
   jobKinds,

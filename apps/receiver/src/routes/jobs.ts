@@ -1,7 +1,18 @@
 import Router from '@koa/router';
 import type { Context, ParameterizedContext } from 'koa';
 import { z } from 'zod';
-import { capabilityParam, JobState, manifestOf, preview, type JobStatusView } from '@kitsu-actions/shared';
+import {
+  capabilityParam,
+  JobState,
+  manifestOf,
+  preview,
+  resultFileTypes,
+  sortableTablesSource,
+  type JobStatusView,
+  type KindManifest,
+  type ResultBase,
+  type ResultFileFormat,
+} from '@kitsu-actions/shared';
 import { readerOfPerson, type JobReader } from '../authorization.ts';
 import { identifyReader, type ReaderState } from '../caller.ts';
 import type { AppDeps } from '../deps.ts';
@@ -38,11 +49,10 @@ const ListQuery = z.object({
 });
 
 /**
- * Pages built by workers are served under a policy that runs no script, loads nothing remote and posts no
- * form (securityHeaders adds frame-ancestors and nosniff).
+ * Pages built by workers are served under a policy that runs no script but the sortable tables' (by its
+ * hash), loads nothing remote and posts no form (securityHeaders adds frame-ancestors and nosniff).
  */
-const resultPolicy =
-  "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'";
+const resultPolicy = `default-src 'none'; script-src ${sortableTablesSource}; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'`;
 
 function asHtml(ctx: Context): boolean {
   return ctx.query['format'] !== 'json' && wantsHtml(ctx);
@@ -264,26 +274,57 @@ export function jobsRouter(deps: AppDeps): Router {
     });
   });
 
-  router.get('/jobs/:id/result', reading, async (ctx) => {
+  /** A completed job's result, parsed by its kind's schema; a 404 naming why when there is none. */
+  const completedResult = async (
+    ctx: Context,
+    what: string,
+    has: (manifest: KindManifest) => boolean,
+  ): Promise<{ manifest: KindManifest; result: ResultBase }> => {
     const { view } = await visibleView(ctx);
-    const noPage = (): HttpProblem =>
+    const missing = (): HttpProblem =>
       new HttpProblem(
         404,
         'no_result_page',
         view.state === 'completed'
-          ? `Job ${view.id} has no result page.`
-          : `Job ${view.id} is ${view.state}; its result page exists once it has completed.`,
+          ? `Job ${view.id} has no ${what}.`
+          : `Job ${view.id} is ${view.state}; its ${what} exists once it has completed.`,
       );
-    // The one read of a job's result: only once it is known to be a page.
+    // The one read of a job's result: only once it is known to have what is asked.
     const manifest = manifestOf(view.kind);
-    if (view.state !== 'completed' || manifest.describe.page === undefined) throw noPage();
+    if (view.state !== 'completed' || !has(manifest)) throw missing();
     const result = manifest.result.safeParse(await reads.run(() => deps.queues.result(view.id)));
-    if (!result.success) throw noPage();
+    if (!result.success) throw missing();
     ctx.set('Cache-Control', 'no-store');
+    return { manifest, result: result.data };
+  };
+
+  router.get('/jobs/:id/result', reading, async (ctx) => {
+    const { manifest, result } = await completedResult(
+      ctx,
+      'result page',
+      (m) => m.describe.page !== undefined,
+    );
     ctx.set('Content-Security-Policy', resultPolicy);
     ctx.type = 'html';
-    ctx.body = manifest.describe.page(result.data);
+    ctx.body = manifest.describe.page?.(result);
   });
+
+  for (const format of Object.keys(resultFileTypes) as ResultFileFormat[]) {
+    router.get(`/jobs/:id/result.${format}`, reading, async (ctx) => {
+      const { manifest, result } = await completedResult(
+        ctx,
+        `result.${format}`,
+        (m) => m.describe.files?.[format] !== undefined,
+      );
+      ctx.set('Content-Security-Policy', "default-src 'none'");
+      ctx.set(
+        'Content-Disposition',
+        `attachment; filename="${(ctx.params['id'] ?? 'job').replace(/[^\w-]/g, '_')}-result.${format}"`,
+      );
+      ctx.type = resultFileTypes[format];
+      ctx.body = manifest.describe.files?.[format]?.(result);
+    });
+  }
 
   return router;
 }

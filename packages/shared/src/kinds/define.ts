@@ -3,7 +3,7 @@ import type { FarmKind } from '../farm-vocabulary.ts';
 import { Link } from '../link.ts';
 
 /** One queue per kind family, so a flood of one family never starves another. */
-export const QueueName = z.enum(['pages', 'render']);
+export const QueueName = z.enum(['pages', 'reports', 'render']);
 export type QueueName = z.infer<typeof QueueName>;
 
 /** How a queue's workers behave; workers and the processor read this table, never a queue's name. */
@@ -18,6 +18,9 @@ export interface QueuePolicy {
 
 export const queuePolicies = {
   pages: { maxStalls: 1, handBackOnStop: false, defaultConcurrency: 4 },
+  // Reports read a whole production from Kitsu: one at a time per worker keeps its memory bounded, and
+  // their own queue keeps a heavy report from delaying a debug page or a render launch.
+  reports: { maxStalls: 1, handBackOnStop: false, defaultConcurrency: 1 },
   // Render jobs track farm jobs for hours, across deploys: a stopping worker hands them back, and
   // picking them up again never submits twice.
   render: { maxStalls: 50, handBackOnStop: true, defaultConcurrency: 4 },
@@ -53,7 +56,16 @@ export interface ResultDescription<R extends ResultBase> {
   status(result: R): StatusResult;
   /** Set when the result is a page of its own, served whole at /jobs/:id/result. */
   page?(result: R): string;
+  /** The result's numbers as files, served at /jobs/:id/result.<format> (result.csv, result.json). */
+  files?: Partial<Record<ResultFileFormat, (result: R) => string>>;
 }
+
+/** The formats a result's numbers can be downloaded in, with the type each is served as. */
+export const resultFileTypes = {
+  csv: 'text/csv; charset=utf-8',
+  json: 'application/json; charset=utf-8',
+} as const;
+export type ResultFileFormat = keyof typeof resultFileTypes;
 
 /** The farm a kind submits to, with the setting that says where it is. */
 export interface FarmNeed {
