@@ -3,6 +3,7 @@ import { debug } from './debug.ts';
 import type { KindManifest, QueueName } from './define.ts';
 import { renderCgru } from './render-cgru.ts';
 import { renderFlamenco } from './render-flamenco.ts';
+import { stats } from './stats.ts';
 
 /**
  * The job registry: the list of every action kind's manifest. Adding a kind touches exactly:
@@ -14,7 +15,7 @@ import { renderFlamenco } from './render-flamenco.ts';
  * farm check at start-up) reads the manifest. A kind left out of the handler map, a handler returning
  * another result, or a result without a summary does not compile.
  */
-export const kindManifests = [debug, renderFlamenco, renderCgru] as const;
+export const kindManifests = [debug, renderFlamenco, renderCgru, stats] as const;
 
 type Manifests = (typeof kindManifests)[number];
 export type JobKind = Manifests['kind'];
