@@ -137,6 +137,7 @@ export function createProcessor(deps: ProcessorDeps) {
       log,
       signal: abort,
       publicUrl: deps.publicUrl,
+      links,
       zou: deps.zou,
       // No links: `links` undefined, which the stored JSON leaves out.
       progress: (percent, message, links) =>

@@ -9,6 +9,7 @@ import {
   createRedis,
   jobDataOf,
   loadConfig,
+  absoluteJobLinks,
   parseCatalogue,
   type VerifiedRequest,
   type Catalogue,
@@ -235,6 +236,7 @@ export function runRenderHandler(
     log,
     signal: new AbortController().signal,
     publicUrl: 'https://kitsu.studio.example',
+    links: absoluteJobLinks('https://kitsu.studio.example'),
     resultPageBytes: world.config.storage.resultPageBytes,
     progress: (percent, message, links) => {
       onProgress({ percent, message, ...(links === undefined ? {} : { links }) });

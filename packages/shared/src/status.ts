@@ -1,7 +1,7 @@
 import type { Job } from 'bullmq';
 import { z } from 'zod';
 import { JobData, JobProgress } from './jobs.ts';
-import { StatusResult } from './kinds/define.ts';
+import { StatusResult, resultFileTypes, type ResultFileFormat } from './kinds/define.ts';
 import { JobKind, manifestOf } from './kinds/index.ts';
 import type { CancelOutcome } from './cancel.ts';
 import { endedCancelled } from './cancel.ts';
@@ -149,7 +149,7 @@ export interface JobRecord {
 
 /** The URLs of a job's pages: absolute under the receiver's PUBLIC_URL, with what opens them. */
 export interface JobLinks {
-  href(jobId: string, page?: '' | '/result' | '/cancel'): string;
+  href(jobId: string, page?: '' | '/result' | '/cancel' | `/result.${ResultFileFormat}`): string;
 }
 
 /** Root-relative links, for tools and tests that know no PUBLIC_URL. */
@@ -246,6 +246,13 @@ export function statusViewOf(record: JobRecord, links: JobLinks = relativeJobLin
       viewLinks.push({ label: title, href });
     } else if (kept.success) {
       result = kept.data;
+    }
+    // The result's numbers as files, when the kind offers them (result.csv, result.json).
+    const files = manifestOf(summary.kind).describe.files ?? {};
+    for (const format of Object.keys(resultFileTypes) as ResultFileFormat[]) {
+      if (files[format] !== undefined) {
+        viewLinks.push({ label: format.toUpperCase(), href: links.href(record.id, `/result.${format}`) });
+      }
     }
   }
   const view: JobStatusView = {

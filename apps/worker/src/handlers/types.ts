@@ -3,6 +3,7 @@ import {
   JobData,
   type JobKind,
   type KindOptions,
+  type JobLinks,
   type KindResult,
   type Link,
   type Logger,
@@ -28,6 +29,8 @@ export interface HandlerContext<K extends JobKind> {
   log: Logger;
   signal: AbortSignal;
   publicUrl: string;
+  /** Where this job's pages are (its status, result, result.csv…), with what opens them under AUTH_MODE=token. */
+  links: JobLinks;
   /** The bot's Zou client, when KITSU_URL and KITSU_BOT_TOKEN are configured. */
   zou: ZouClient | undefined;
   /** `links` are shown on the status page (e.g. each farm job's own page) and kept after the job ends. */

@@ -16,7 +16,7 @@ export const statsHandler: Handler<'stats'> = async ({
   log,
   progress,
   job,
-  publicUrl,
+  links,
 }) => {
   if (zou === undefined) {
     throw new UnrecoverableError(
@@ -34,15 +34,16 @@ export const statsHandler: Handler<'stats'> = async ({
     progress,
   });
   await progress(98, 'Drawing the report');
-  const made = await statsPage(report, data.action.name);
-  const base = `${publicUrl.replace(/\/+$/, '')}/jobs/${encodeURIComponent(job.id ?? '')}`;
+  const jobId = job.id ?? '';
+  const made = await statsPage(report, data.action.name, {
+    csv: links.href(jobId, '/result.csv'),
+    json: links.href(jobId, '/result.json'),
+  });
+  // The status view links the CSV and JSON files itself (the kind's manifest offers them).
   return {
     type: 'stats',
     ...made,
-    links: [
-      { label: 'CSV', href: `${base}/result.csv` },
-      { label: 'JSON', href: `${base}/result.json` },
-    ],
+    links: [],
     report,
   };
 };

@@ -77,7 +77,11 @@ export interface StatsPage {
 }
 
 /** The report as one self-contained page: figures with their definitions, charts, sortable tables. */
-export async function statsPage(report: StatsReport, actionName: string): Promise<StatsPage> {
+export async function statsPage(
+  report: StatsReport,
+  actionName: string,
+  files: { csv: string; json: string },
+): Promise<StatsPage> {
   const echarts = await import('echarts');
   const { totals, scope } = report;
   const where =
@@ -98,7 +102,7 @@ export async function statsPage(report: StatsReport, actionName: string): Promis
     <p>${summary}.</p>
     <p class="muted">
       "${actionName}", figures as of ${asOf}. The same numbers:
-      <a href="result.csv" download>CSV</a> · <a href="result.json" download>JSON</a> (times in
+      <a href="${files.csv}" download>CSV</a> · <a href="${files.json}" download>JSON</a> (times in
       minutes, as Kitsu stores them; this page shows hours).
     </p>
   </div>`;

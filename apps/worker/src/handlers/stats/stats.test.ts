@@ -320,7 +320,7 @@ describe('stats: a report on a hand-made production, read page by page from Kits
   });
 
   it('writes the same numbers on the page and in the CSV and JSON files', async () => {
-    const { result, report } = await run({ scope: 'production' });
+    const { job, result, report } = await run({ scope: 'production' });
     const page = result.html;
     expect(page).toContain('Stats Test');
     expect(page).toMatch(/<b>8<\/b>\s*tasks/);
@@ -331,8 +331,8 @@ describe('stats: a report on a hand-made production, read page by page from Kits
     expect(page).toContain('Former Animator <span class="muted">(inactive)</span>');
     expect(page).toContain('E01 / SQ01 / SH1');
     expect((page.match(/<svg /g) ?? []).length).toBe(4);
-    expect(page).toContain('href="result.csv"');
-    expect(result.links.map((link) => link.label)).toEqual(['CSV', 'JSON']);
+    expect(page).toContain(`/jobs/${job.id ?? ''}/result.csv" download>CSV</a>`);
+    expect(page).toContain(`/jobs/${job.id ?? ''}/result.json" download>JSON</a>`);
 
     const { csv: toCsv, json: toJson } = jobKinds.stats.describe.files ?? {};
     if (toCsv === undefined || toJson === undefined) throw new Error('a stats result has CSV and JSON files');
