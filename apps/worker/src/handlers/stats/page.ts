@@ -129,7 +129,7 @@ export async function statsPage(
   const statusNames = [...new Set(report.byTypeAndStatus.map((cell) => cell.status))];
   const cells = new Map(report.byTypeAndStatus.map((cell) => [`${cell.taskType}\u0000${cell.status}`, cell]));
   const progressChart = chart(echarts, 'Tasks by task type and status', 120 + 28 * types.length, {
-    legend: { top: 0 },
+    legend: { top: 0, itemGap: 28 },
     grid: { left: 140, right: 30, top: 40, bottom: 30 },
     xAxis: { type: 'value', name: 'tasks' },
     yAxis: { type: 'category', data: types, inverse: true },
@@ -146,7 +146,7 @@ export async function statsPage(
     'Estimate and time spent per task type, in hours',
     120 + 36 * types.length,
     {
-      legend: { top: 0 },
+      legend: { top: 0, itemGap: 28 },
       grid: { left: 140, right: 30, top: 40, bottom: 30 },
       xAxis: { type: 'value', name: 'hours' },
       yAxis: { type: 'category', data: types, inverse: true },
