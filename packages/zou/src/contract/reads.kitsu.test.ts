@@ -213,6 +213,22 @@ describe.each(zouTargets)('$name: reads', ({ start }) => {
       // E02 has one sequence of four shots, four tasks each.
       expect(e02.map((t) => t.id).sort()).toEqual([...zou.ids.tasks.spf.slice(32, 48)].sort());
     });
+    it('eachProjectTaskPage() hands each page over as it comes, each task once, counting up to the total', async () => {
+      const big = zou.ids.projects.big ?? '';
+      const pages: { size: number; received: number; total: number }[] = [];
+      const seen: string[] = [];
+      const answer = await bot.eachProjectTaskPage(big, { concurrency: 1 }, (tasks, progress) => {
+        pages.push({ size: tasks.length, ...progress });
+        seen.push(...tasks.map((task) => task.id));
+      });
+      expect(answer).toEqual({ total: BIG_PROJECT_TASKS, received: BIG_PROJECT_TASKS });
+      // Zou's pages of 100: the first, then the rest.
+      expect(pages).toEqual([
+        { size: 100, received: 100, total: BIG_PROJECT_TASKS },
+        { size: BIG_PROJECT_TASKS - 100, received: BIG_PROJECT_TASKS, total: BIG_PROJECT_TASKS },
+      ]);
+      expect(seen.sort()).toEqual([...zou.ids.tasks.big].sort());
+    });
   });
 
   describe('entities', () => {

@@ -132,13 +132,17 @@ export class StatsAggregator {
     this.late = new Best(
       options.listLimit,
       (a, b) =>
-        b.daysLate - a.daysLate || a.dueDate.localeCompare(b.dueDate) || a.taskId.localeCompare(b.taskId),
+        b.daysLate - a.daysLate ||
+        a.dueDate.localeCompare(b.dueDate) ||
+        a.taskType.localeCompare(b.taskType) ||
+        a.taskId.localeCompare(b.taskId),
     );
     this.over = new Best(
       options.listLimit,
       (a, b) =>
         b.ratio - a.ratio ||
         b.spent - b.estimate - (a.spent - a.estimate) ||
+        a.taskType.localeCompare(b.taskType) ||
         a.taskId.localeCompare(b.taskId),
     );
   }
