@@ -21,6 +21,25 @@ describe('action catalogue', () => {
     expect(catalogue.actions.map((action) => action.id)).toContain('debug');
   });
 
+  it('the statistics action of the example, uncommented, is valid and says what its options are', () => {
+    const lines = readFileSync(path.join(repoRoot, 'actions.example.yaml'), 'utf8').split('\n');
+    const start = lines.indexOf('  # - id: stats');
+    expect(start).toBeGreaterThan(0);
+    const block: string[] = [];
+    for (const line of lines.slice(start)) {
+      if (!line.startsWith('  # ') || (block.length > 0 && line.startsWith('  # - '))) break;
+      block.push(line.replace(/^  # /, '  '));
+    }
+    const catalogue = parseCatalogue(`actions:\n${block.join('\n')}\n`, 'example stats');
+    expect(catalogue.actions).toEqual([
+      expect.objectContaining({
+        id: 'stats',
+        kind: 'stats',
+        options: { scope: 'production', weeks: 8, listLimit: 50 },
+      }),
+    ]);
+  });
+
   it('fills defaults', () => {
     const catalogue = parseCatalogue('actions:\n  - { id: dbg, name: Debug, kind: debug }\n', 'x');
     expect(catalogue.actions[0]).toEqual({
