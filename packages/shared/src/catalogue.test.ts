@@ -28,7 +28,7 @@ describe('action catalogue', () => {
     const block: string[] = [];
     for (const line of lines.slice(start)) {
       if (!line.startsWith('  # ') || (block.length > 0 && line.startsWith('  # - '))) break;
-      block.push(line.replace(/^  # /, '  '));
+      block.push(line.replace(/^ {2}# /, '  '));
     }
     const catalogue = parseCatalogue(`actions:\n${block.join('\n')}\n`, 'example stats');
     expect(catalogue.actions).toEqual([
