@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { loadConfig } from '@kitsu-actions/shared';
+import { loadConfig, sortableTablesSource } from '@kitsu-actions/shared';
 import { createHttpServer } from './http-server.ts';
 import { startReceiver, type ReceiverHarness } from '../test/harness.ts';
 
@@ -117,7 +117,7 @@ describe('security headers', () => {
     const result = await fetch(`${harness.baseUrl}/jobs/${jobId}/result`);
     expect(result.status).toBe(200);
     expect(result.headers.get('content-security-policy')).toBe(
-      "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+      `default-src 'none'; script-src ${sortableTablesSource}; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`,
     );
   });
 
