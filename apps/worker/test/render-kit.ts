@@ -31,11 +31,13 @@ import {
   type FakeZou,
 } from '@kitsu-actions/testing';
 import type { Redis } from 'ioredis';
-import { createFarms } from '../src/farms/index.ts';
+import { createFarms, farmJobFields } from '../src/farms/index.ts';
+import { handlers } from '../src/handlers/index.ts';
 import { renderCgruHandler } from '../src/handlers/render-cgru/index.ts';
 import { renderFlamencoHandler } from '../src/handlers/render-flamenco/index.ts';
 import { isKindJob, type HandlerContext, type KindJob } from '../src/handlers/types.ts';
 import type { JobStore } from '../src/job-store.ts';
+import { startWorkers } from '../src/workers.ts';
 
 /** The render actions the tests run (small chunks, so the fakes finish in a fraction of a second). */
 export const renderCatalogue = catalogueFixture('render');
@@ -210,6 +212,38 @@ export async function startRenderWorld(
   };
   if (options.tick !== false) world.runFarms();
   return world;
+}
+
+/**
+ * A render world with this process's workers on its queues, for the tests that enqueue jobs as the
+ * receiver does; `close` stops the workers, then the world.
+ */
+export async function startRenderWorldAndWorkers(
+  redisUrl: string,
+  name: string,
+): Promise<{ world: RenderWorld; close: () => Promise<void> }> {
+  const world = await startRenderWorld(redisUrl);
+  const workers = await startWorkers({
+    config: world.config,
+    handlers,
+    logger: createLogger({ level: 'silent', name }),
+    zou: createZouClient({ baseUrl: world.zou.url, auth: { token: world.zou.seed.botToken } }),
+  });
+  return {
+    world,
+    close: async () => {
+      await workers.close();
+      await world.close();
+    },
+  };
+}
+
+/** The submissions of our job `jobId` the fake Flamenco recorded, in the order they came. */
+export function flamencoSubmissions(world: RenderWorld, jobId: string) {
+  return world.flamenco.state.submissions.filter(
+    (submission) =>
+      (submission.body['metadata'] as Record<string, string>)[farmJobFields.bullJobId] === jobId,
+  );
 }
 
 function kindJob<K extends JobKind>(job: Job<unknown, unknown, string>, kind: K): KindJob<K> {

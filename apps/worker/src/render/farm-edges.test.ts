@@ -1,44 +1,31 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createLogger } from '@kitsu-actions/shared';
-import { createZouClient } from '@kitsu-actions/zou';
-import { handlers } from '../handlers/index.ts';
-import { startWorkers, type WorkerSet } from '../workers.ts';
 import { memoryJobStore } from '../../test/memory-store.ts';
-import { runRenderHandler, startRenderWorld, type RenderWorld } from '../../test/render-kit.ts';
+import {
+  flamencoSubmissions,
+  runRenderHandler,
+  startRenderWorldAndWorkers,
+  type RenderWorld,
+} from '../../test/render-kit.ts';
 
 // How a render ends when the farm refuses, loses a job, or will not cancel one, and when a cancel
 // arrives while a submission is on its way.
 
 let world: RenderWorld;
-let workers: WorkerSet;
+let close: () => Promise<void>;
 
 beforeAll(async () => {
-  world = await startRenderWorld(inject('redisUrl'));
-  workers = await startWorkers({
-    config: world.config,
-    handlers,
-    logger: createLogger({ level: 'silent', name: 'farm-edges-test' }),
-    zou: createZouClient({ baseUrl: world.zou.url, auth: { token: world.zou.seed.botToken } }),
-  });
+  ({ world, close } = await startRenderWorldAndWorkers(inject('redisUrl'), 'farm-edges-test'));
 });
 
-afterAll(async () => {
-  await workers.close();
-  await world.close();
-});
+afterAll(() => close());
 
 afterEach(() => {
   world.flamenco.control.clearFaults();
   world.flamenco.control.slowAnswers(0);
 });
 
-function submissionsOf(jobId: string) {
-  return world.flamenco.state.submissions.filter(
-    (submission) =>
-      (submission.body['metadata'] as Record<string, string>)['kitsu_actions_bull_job_id'] === jobId,
-  );
-}
+const submissionsOf = (jobId: string) => flamencoSubmissions(world, jobId);
 
 const oneShot = () => world.lightingTasks.slice(0, 1);
 

@@ -12,35 +12,29 @@ import {
   loadConfig,
   type FarmKind,
 } from '@kitsu-actions/shared';
-import { createZouClient } from '@kitsu-actions/zou';
 import { exchange } from '../farms/afanasy-wire.ts';
 import { createFarms } from '../farms/index.ts';
 import { jobStoreKey, redisJobStore } from '../job-store.ts';
-import { startWorkers, type WorkerSet } from '../workers.ts';
+import { startWorkers } from '../workers.ts';
 import { handlers } from '../handlers/index.ts';
 import { renderFlamencoHandler } from '../handlers/render-flamenco/index.ts';
 import { isKindJob } from '../handlers/types.ts';
 import { memoryJobStore } from '../../test/memory-store.ts';
-import { runRenderHandler, startRenderWorld, type RenderWorld } from '../../test/render-kit.ts';
+import {
+  flamencoSubmissions,
+  runRenderHandler,
+  startRenderWorldAndWorkers,
+  type RenderWorld,
+} from '../../test/render-kit.ts';
 
 let world: RenderWorld;
-let workers: WorkerSet;
+let close: () => Promise<void>;
 
 beforeAll(async () => {
-  world = await startRenderWorld(inject('redisUrl'));
-  const logger = createLogger({ level: 'silent', name: 'render-test' });
-  workers = await startWorkers({
-    config: world.config,
-    handlers,
-    logger,
-    zou: createZouClient({ baseUrl: world.zou.url, auth: { token: world.zou.seed.botToken } }),
-  });
+  ({ world, close } = await startRenderWorldAndWorkers(inject('redisUrl'), 'render-test'));
 });
 
-afterAll(async () => {
-  await workers.close();
-  await world.close();
-});
+afterAll(() => close());
 
 // A test that stops the farms' clocks has them running again for the next.
 afterEach(() => world.runFarms());
@@ -49,12 +43,7 @@ const shotNames = ['SH010', 'SH020', 'SH010'];
 const sequenceNames = ['SQ010', 'SQ010', 'SQ020'];
 const frameCounts = [48, 72, 60];
 
-function flamencoSubmissionsOf(jobId: string) {
-  return world.flamenco.state.submissions.filter(
-    (submission) =>
-      (submission.body['metadata'] as Record<string, string>)['kitsu_actions_bull_job_id'] === jobId,
-  );
-}
+const flamencoSubmissionsOf = (jobId: string) => flamencoSubmissions(world, jobId);
 
 function afanasySubmissionsOf(jobId: string) {
   return world.afanasy.state.submissions.filter((submission) =>

@@ -1,41 +1,29 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { JobProgress } from '@kitsu-actions/shared';
-import { JobCancelled, RenderResult, cancelReason, createLogger } from '@kitsu-actions/shared';
-import { createZouClient } from '@kitsu-actions/zou';
-import { handlers } from '../handlers/index.ts';
-import { startWorkers, type WorkerSet } from '../workers.ts';
+import { JobCancelled, RenderResult, cancelReason } from '@kitsu-actions/shared';
 import { memoryJobStore } from '../../test/memory-store.ts';
-import { runRenderHandler, startRenderWorld, type RenderWorld } from '../../test/render-kit.ts';
+import {
+  flamencoSubmissions,
+  runRenderHandler,
+  startRenderWorldAndWorkers,
+  type RenderWorld,
+} from '../../test/render-kit.ts';
 import { describeProgress } from './run.ts';
 
 // What a render job tells the person watching it (each step, the farm's progress, the result), what a
 // run finds already done by an earlier one, and a cancel made on the farm itself.
 
 let world: RenderWorld;
-let workers: WorkerSet;
+let close: () => Promise<void>;
 
 beforeAll(async () => {
-  world = await startRenderWorld(inject('redisUrl'));
-  workers = await startWorkers({
-    config: world.config,
-    handlers,
-    logger: createLogger({ level: 'silent', name: 'render-run-test' }),
-    zou: createZouClient({ baseUrl: world.zou.url, auth: { token: world.zou.seed.botToken } }),
-  });
+  ({ world, close } = await startRenderWorldAndWorkers(inject('redisUrl'), 'render-run-test'));
 });
 
-afterAll(async () => {
-  await workers.close();
-  await world.close();
-});
+afterAll(() => close());
 
-function submissionsOf(jobId: string) {
-  return world.flamenco.state.submissions.filter(
-    (submission) =>
-      (submission.body['metadata'] as Record<string, string>)['kitsu_actions_bull_job_id'] === jobId,
-  );
-}
+const submissionsOf = (jobId: string) => flamencoSubmissions(world, jobId);
 
 const labels = ['E01 / SQ010 / SH010', 'E01 / SQ010 / SH020'];
 const escaped = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
