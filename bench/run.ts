@@ -15,6 +15,7 @@ import { figure as form } from './figures/form.ts';
 import { figure as pickup } from './figures/pickup.ts';
 import { figure as readLoad } from './figures/read-load.ts';
 import { figure as renderTracking } from './figures/render-tracking.ts';
+import { figure as stats } from './figures/stats.ts';
 import { figure as status } from './figures/status.ts';
 import { figure as worker } from './figures/worker.ts';
 import { benchDir, spawnHost, type Host } from './lib/hosts.ts';
@@ -23,7 +24,18 @@ import { redisVersion, removePrefix, withTimeout } from './lib/redis.ts';
 import { fmt, round } from './lib/stats.ts';
 import type { Check, Figure, FigureContext, Goal, Settings } from './lib/types.ts';
 
-const figures: Figure[] = [ack, form, enqueue, pickup, status, readLoad, worker, burst, renderTracking];
+const figures: Figure[] = [
+  ack,
+  form,
+  enqueue,
+  pickup,
+  status,
+  readLoad,
+  worker,
+  burst,
+  renderTracking,
+  stats,
+];
 
 function intEnv(name: string, fallback: number, options: { allowZero?: boolean } = {}): number {
   const raw = process.env[name];

@@ -70,6 +70,9 @@ td[data-value]{font-variant-numeric:tabular-nums}
 main{max-width:1100px}
 </style>`);
 
+/** ECharts, loaded with a worker's first report and kept (other kinds never load it). */
+export const loadCharts = (): Promise<ECharts> => import('echarts');
+
 export interface StatsPage {
   title: string;
   summary: string;
@@ -82,7 +85,7 @@ export async function statsPage(
   actionName: string,
   files: { csv: string; json: string },
 ): Promise<StatsPage> {
-  const echarts = await import('echarts');
+  const echarts = await loadCharts();
   const { totals, scope } = report;
   const where =
     scope.kind === 'episode'
