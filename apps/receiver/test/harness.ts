@@ -10,6 +10,7 @@ import {
   QueueName,
   type Catalogue,
   type Config,
+  type Logger,
 } from '@kitsu-actions/shared';
 import {
   spawnService,
@@ -70,6 +71,8 @@ export async function startReceiver(options: {
   catalogueYaml?: string;
   /** Another receiver's prefix: two replicas sharing one Redis key space. */
   prefix?: string;
+  /** The receiver's logger (a recording one, for tests of its log lines); silent otherwise. */
+  logger?: Logger;
 }): Promise<ReceiverHarness> {
   const prefix = options.prefix ?? `{kat-${randomUUID().slice(0, 8)}}`;
   const env = {
@@ -93,7 +96,7 @@ export async function startReceiver(options: {
     timeoutMs: config.redis.timeoutMs,
     dedupWindowMs: config.requests.dedupWindowMs,
   });
-  const logger = createLogger({ level: 'silent', name: 'receiver-test' });
+  const logger = options.logger ?? createLogger({ level: 'silent', name: 'receiver-test' });
   // Listen first so PUBLIC_URL (used in every link and Location) can name this server's port.
   const server = createHttpServer(config.http);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

@@ -23,3 +23,4 @@ export * from './fake-zou/index.ts';
 export * from './zou-targets.ts';
 export * from './fake-flamenco/index.ts';
 export * from './fake-afanasy/index.ts';
+export { recordingLogger, type LogLine } from './log-lines.ts';
