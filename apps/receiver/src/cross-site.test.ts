@@ -134,6 +134,33 @@ describe('cross-site requests (AUTH_MODE=zou-session)', () => {
     expect((await cancel({ Origin: kitsuOrigin, 'Sec-Fetch-Site': 'same-origin' })).status).toBe(202);
   });
 
+  it('reads change nothing: a job, the job list and the result link open from any site with the cookie', async () => {
+    const accepted = (await (await post({ Cookie: cookie(), Origin: kitsuOrigin })).json()) as {
+      jobId: string;
+    };
+    const read = (path: string): Promise<Response> =>
+      fetch(`${harness.baseUrl}${path}`, {
+        headers: {
+          Accept: 'application/json',
+          Cookie: cookie(),
+          'Sec-Fetch-Site': 'cross-site',
+          Referer: `${evil}/`,
+        },
+      });
+    const job = await read(`/jobs/${accepted.jobId}`);
+    expect(job.status).toBe(200);
+    expect(((await job.json()) as { id: string }).id).toBe(accepted.jobId);
+    const list = await read('/jobs');
+    expect(list.status).toBe(200);
+    expect(((await list.json()) as { jobs: Array<{ id: string }> }).jobs.map((entry) => entry.id)).toContain(
+      accepted.jobId,
+    );
+    // A debug job has no result page: a 404 that says so, not a cross-site refusal.
+    const result = await read(`/jobs/${accepted.jobId}/result`);
+    expect(result.status).toBe(404);
+    expect(((await result.json()) as { error: { code: string } }).error.code).toBe('no_result_page');
+  });
+
   it('a method: get action opened from Kitsu, or typed in, runs', async () => {
     const fromKitsu = await get('by-link', {
       Cookie: cookie(),

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, inject, it, onTestFinished } from 'vitest';
 import { QueueEvents, Worker } from 'bullmq';
 import { createRedis, JobState, sortableTablesSource } from '@kitsu-actions/shared';
-import type { FakeZou, HumanKey } from '@kitsu-actions/testing';
+import { recordingLogger, type FakeZou, type HumanKey, type LogLine } from '@kitsu-actions/testing';
 import {
   kitsuOrigin,
   offlinePerson,
@@ -606,10 +606,19 @@ describe('a completed job whose result is no page', () => {
   });
 });
 
+/** What the receiver logged about `jobId`'s cancel: level, message, and the fields naming who and when. */
+const cancelLines = (lines: LogLine[], jobId: string): unknown[] =>
+  lines
+    .filter((line) => line['jobId'] === jobId && line.msg.startsWith('cancel'))
+    .map(({ level, msg, by, personId, state }) => ({ level, msg, by, personId, state }));
+
 describe('AUTH_MODE=none: every job is anyone’s, as the JSON or the page asked for', () => {
   let harness: ReceiverHarness;
+  let lines: LogLine[];
   beforeAll(async () => {
-    harness = await startReceiver({ redisUrl: inject('redisUrl') });
+    const recorded = recordingLogger();
+    lines = recorded.lines;
+    harness = await startReceiver({ redisUrl: inject('redisUrl'), logger: recorded.logger });
   });
   afterAll(() => harness.close());
 
@@ -637,6 +646,17 @@ describe('AUTH_MODE=none: every job is anyone’s, as the JSON or the page asked
       state: 'cancelled',
       cancelledBy: 'someone (AUTH_MODE=none, caller unknown)',
     });
+    // An operator reading the log sees that nobody is known, as a warning, then the cancel itself.
+    expect(cancelLines(lines, jobId)).toEqual([
+      { level: 40, msg: 'cancel accepted without knowing who asked (AUTH_MODE=none)' },
+      {
+        level: 30,
+        msg: 'cancel requested',
+        by: 'someone (AUTH_MODE=none, caller unknown)',
+        personId: undefined,
+        state: 'queued',
+      },
+    ]);
   });
 });
 
@@ -644,7 +664,8 @@ describe('a canceller as Kitsu names them', () => {
   it('a canceller without an email in Kitsu is named by their full name, with their role when not their job', async () => {
     // A Kitsu and a receiver of their own: the jobs this starts and the names it changes are seen by no
     // other test.
-    const { zou, harness } = await startZouReceiver({ redisUrl: inject('redisUrl') });
+    const { logger, lines } = recordingLogger();
+    const { zou, harness } = await startZouReceiver({ redisUrl: inject('redisUrl'), logger });
     onTestFinished(() => harness.close());
     const session = (person: HumanKey): Record<string, string> => ({
       Cookie: `access_token_cookie=${zou.control.issueToken(zou.seed.ids.persons[person])}`,
@@ -654,6 +675,8 @@ describe('a canceller as Kitsu names them', () => {
     for (const row of rows) if (row !== undefined) Object.assign(row, { email: '' });
     const artist = rows[0];
     if (artist !== undefined) artist.full_name = 'K. Sato (layout)';
+    // A Kitsu that sends no full name: the canceller is named by first and last name.
+    Object.assign(rows[1] ?? {}, { full_name: undefined });
     const start = async (): Promise<string> => {
       const sent = await request(`${harness.baseUrl}/actions/debug`, {
         method: 'POST',
@@ -669,11 +692,32 @@ describe('a canceller as Kitsu names them', () => {
         headers: { ...session(person), Origin: kitsuOrigin },
         body: {},
       });
-    const own = await cancel('artist', await start());
+    const ownJob = await start();
+    const own = await cancel('artist', ownJob);
     expect(own.status).toBe(202);
     expect(own.body['cancelledBy']).toBe('K. Sato (layout)');
-    const managed = await cancel('manager', await start());
+    const managedJob = await start();
+    const managed = await cancel('manager', managedJob);
     expect(managed.status).toBe(202);
     expect(managed.body['cancelledBy']).toBe('Marc Dubois (manager)');
+    // The log names the person by id as well, and the job's state when the cancel came; no warning.
+    expect(cancelLines(lines, ownJob)).toEqual([
+      {
+        level: 30,
+        msg: 'cancel requested',
+        by: 'K. Sato (layout)',
+        personId: ids.persons.artist,
+        state: 'queued',
+      },
+    ]);
+    expect(cancelLines(lines, managedJob)).toEqual([
+      {
+        level: 30,
+        msg: 'cancel requested',
+        by: 'Marc Dubois (manager)',
+        personId: ids.persons.manager,
+        state: 'queued',
+      },
+    ]);
   });
 });

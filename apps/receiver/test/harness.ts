@@ -175,6 +175,7 @@ export async function startZouReceiver(options: {
   env?: Record<string, string>;
   /** A catalogue that names the seed's ids (e.g. a project in `allow`). */
   catalogueYaml?: string | ((seed: FakeZou['seed']) => string);
+  logger?: Logger;
 }): Promise<{ zou: FakeZou; harness: ReceiverHarness }> {
   const zou = await startFakeZou(options.zou);
   const catalogueYaml =
@@ -184,6 +185,7 @@ export async function startZouReceiver(options: {
     receiver = await startReceiver({
       redisUrl: options.redisUrl,
       ...(catalogueYaml === undefined ? {} : { catalogueYaml }),
+      ...(options.logger === undefined ? {} : { logger: options.logger }),
       env: {
         AUTH_MODE: 'zou-session',
         KITSU_URL: zou.url,

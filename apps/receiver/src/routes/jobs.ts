@@ -66,8 +66,8 @@ function asHtml(ctx: Context): boolean {
 export const readConcurrency = 1;
 export const readQueueLimit = 200;
 
-/** A first-come, first-served limit on work running at once. */
-class Gate {
+/** A first-come, first-served limit on work running at once (exported for its tests). */
+export class Gate {
   private active = 0;
   private readonly waiting: Array<() => void> = [];
 
