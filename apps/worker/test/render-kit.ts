@@ -18,6 +18,7 @@ import {
   type JobData,
   type JobKind,
   type JobStatusView,
+  type Logger,
   type RenderResult,
 } from '@kitsu-actions/shared';
 import { createZouClient } from '@kitsu-actions/zou';
@@ -31,7 +32,7 @@ import {
   type FakeZou,
 } from '@kitsu-actions/testing';
 import type { Redis } from 'ioredis';
-import { createFarms, farmJobFields } from '../src/farms/index.ts';
+import { createFarms, farmJobFields, type FarmRuntime } from '../src/farms/index.ts';
 import { handlers } from '../src/handlers/index.ts';
 import { renderCgruHandler } from '../src/handlers/render-cgru/index.ts';
 import { renderFlamencoHandler } from '../src/handlers/render-flamenco/index.ts';
@@ -251,24 +252,37 @@ function kindJob<K extends JobKind>(job: Job<unknown, unknown, string>, kind: K)
   return job;
 }
 
+/** How `runRenderHandler` runs the handler, beyond its data and store. */
+export interface RenderHandlerOptions {
+  /** Hears each progress the handler reports. */
+  onProgress?: (progress: JobProgress) => void;
+  /** The handler's logger (a recording one); silent by default. */
+  log?: Logger;
+  /** The job's cancel signal, as the processor aborts it; never aborted by default. */
+  signal?: AbortSignal;
+  /** Replaces parts of the world's farm runtime (its intervals, its sleep between polls). */
+  farms?: Partial<FarmRuntime>;
+}
+
 /**
- * Runs a render handler of `world` directly (no queue, no worker) on `data` as the job `jobId`, with
- * `store`; `onProgress` hears each progress it reports.
+ * Runs a render handler of `world` directly (no queue, no worker) on `data` as the job `jobId` (undefined:
+ * a job without an id), with `store`.
  */
 export function runRenderHandler(
   world: RenderWorld,
   farm: 'flamenco' | 'afanasy',
   data: JobData,
-  jobId: string,
+  jobId: string | undefined,
   store: JobStore,
-  onProgress: (progress: JobProgress) => void = () => undefined,
+  options: RenderHandlerOptions = {},
 ): Promise<RenderResult> {
-  const log = createLogger({ level: 'silent', name: 'render-test' });
+  const { onProgress = () => undefined } = options;
+  const log = options.log ?? createLogger({ level: 'silent', name: 'render-test' });
   const job = new Job(world.queues.queue('render'), data.action.kind, data, {}, jobId);
   const context: Omit<HandlerContext<'render.flamenco'>, 'options' | 'job'> = {
     data,
     log,
-    signal: new AbortController().signal,
+    signal: options.signal ?? new AbortController().signal,
     publicUrl: 'https://kitsu.studio.example',
     links: absoluteJobLinks('https://kitsu.studio.example'),
     resultPageBytes: world.config.storage.resultPageBytes,
@@ -277,7 +291,7 @@ export function runRenderHandler(
       return Promise.resolve();
     },
     zou: createZouClient({ baseUrl: world.zou.url, auth: { token: world.zou.seed.botToken } }),
-    farms: createFarms(world.config, log),
+    farms: { ...createFarms(world.config, log), ...options.farms },
     store,
   };
   return farm === 'flamenco'

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Config, Logger } from '@kitsu-actions/shared';
 import { AfanasyFarm } from './afanasy.ts';
 import { FlamencoFarm } from './flamenco.ts';
@@ -11,6 +12,11 @@ export interface FarmRuntime {
   maxPollIntervalMs: number;
   /** A farm that stays unreachable this long fails the job. */
   unreachableTimeoutMs: number;
+  /**
+   * The wait between two status polls; an abort of `signal` ends it at once (it rejects). Node's timer;
+   * a field so that tests can see the waits asked for instead of timing them.
+   */
+  sleep(ms: number, signal: AbortSignal): Promise<void>;
 }
 
 export function createFarms(config: Pick<Config, 'farms'>, logger: Logger): FarmRuntime {
@@ -40,5 +46,6 @@ export function createFarms(config: Pick<Config, 'farms'>, logger: Logger): Farm
     pollIntervalMs: farms.pollIntervalMs,
     maxPollIntervalMs: farms.maxPollIntervalMs,
     unreachableTimeoutMs: farms.unreachableTimeoutMs,
+    sleep: (ms, signal) => sleep(ms, undefined, { signal }),
   };
 }

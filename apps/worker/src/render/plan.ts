@@ -158,10 +158,13 @@ export function planShots(options: {
 }
 
 /** Builds every farm job before any is submitted, so a template that cannot be filled submits nothing. */
-export function buildAll<J>(plans: readonly ShotPlan[], build: (plan: ShotPlan) => J): J[] {
+export function buildAll<J>(
+  plans: readonly ShotPlan[],
+  build: (plan: ShotPlan) => J,
+): { plan: ShotPlan; farmJob: J }[] {
   return plans.map((plan) => {
     try {
-      return build(plan);
+      return { plan, farmJob: build(plan) };
     } catch (error) {
       if (error instanceof TemplateValueError) {
         throw new UnrecoverableError(

@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
+import { UnrecoverableError } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { JobProgress } from '@kitsu-actions/shared';
 import { JobCancelled, RenderResult, cancelReason } from '@kitsu-actions/shared';
+import { recordingLogger } from '@kitsu-actions/testing';
 import { memoryJobStore } from '../../test/memory-store.ts';
 import {
   flamencoSubmissions,
@@ -27,6 +29,32 @@ const submissionsOf = (jobId: string) => flamencoSubmissions(world, jobId);
 
 const labels = ['E01 / SQ010 / SH010', 'E01 / SQ010 / SH020'];
 const escaped = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/** What the run's failure was: it must fail. */
+const failureOf = (run: Promise<unknown>): Promise<unknown> =>
+  run.then(
+    () => {
+      throw new Error('the run succeeded');
+    },
+    (failure: unknown) => failure,
+  );
+
+const cancelRequestOf = (jobId: string) => ({
+  jobId,
+  by: 'marc.dubois@studio.example',
+  at: new Date().toISOString(),
+  reason: cancelReason('marc.dubois@studio.example'),
+});
+
+/** Runs `step` with the farms' clocks stopped: farm jobs move only when the test advances them. */
+async function withFarmsStopped<T>(step: () => Promise<T>): Promise<T> {
+  world.stopFarms();
+  try {
+    return await step();
+  } finally {
+    world.runFarms();
+  }
+}
 
 describe('a render, as the person watching it sees it', () => {
   it('says each step, then the farm progress without repeating itself, and ends with every farm link', async () => {
@@ -132,14 +160,9 @@ describe('a render run again', () => {
     const comments = world.zou.state.comments.length;
 
     const said: string[] = [];
-    const again = await runRenderHandler(
-      world,
-      'flamenco',
-      data,
-      jobId,
-      memoryJobStore(records),
-      (progress) => said.push(progress.message),
-    );
+    const again = await runRenderHandler(world, 'flamenco', data, jobId, memoryJobStore(records), {
+      onProgress: (progress) => said.push(progress.message),
+    });
     // Straight to tracking: no shot to check or submit.
     expect(said[0]).toBe('Reading the shots from Kitsu');
     expect(said.slice(1).filter((message) => /^(Checking|Submitting) /.test(message))).toEqual([]);
@@ -178,7 +201,7 @@ describe('a render cancelled before its run got far', () => {
       world.jobData('render-flamenco', [taskId]),
       jobId,
       memoryJobStore(records, { cancelRequest: () => Promise.resolve(request) }),
-      (progress) => said.push(progress),
+      { onProgress: (progress) => said.push(progress) },
     );
     const error: unknown = await run.then(
       () => undefined,
@@ -194,6 +217,272 @@ describe('a render cancelled before its run got far', () => {
     // Nothing submitted or cancelled: the farm was only asked whether the shot's job existed.
     const asked = world.flamenco.control.requests().slice(before);
     expect(asked.filter((entry) => entry.method === 'POST')).toEqual([]);
+  });
+});
+
+describe('a render job without an id', () => {
+  it('fails at once, for good, before Kitsu or the farm is asked anything', async () => {
+    const before = world.flamenco.control.requests().length;
+    const said: string[] = [];
+    const error = await failureOf(
+      runRenderHandler(
+        world,
+        'flamenco',
+        world.jobData('render-flamenco', world.lightingTasks.slice(0, 1)),
+        undefined,
+        memoryJobStore(),
+        { onProgress: (progress) => said.push(progress.message) },
+      ),
+    );
+    expect(error).toBeInstanceOf(UnrecoverableError);
+    expect((error as Error).message).toBe('The job has no id');
+    expect(said).toEqual([]);
+    expect(world.flamenco.control.requests()).toHaveLength(before);
+  });
+});
+
+describe('a render, as its log tells it', () => {
+  it('logs each farm job it records, and one it finds again by its key instead of submitting it', async () => {
+    const tasks = world.lightingTasks.slice(0, 2);
+    const jobId = `render-${randomUUID()}`;
+    const data = world.jobData('render-flamenco', tasks);
+    const records = new Map<string, string>();
+    const first = recordingLogger();
+    const result = await runRenderHandler(world, 'flamenco', data, jobId, memoryJobStore(records), {
+      log: first.logger,
+    });
+    const farmJobIds = result.shots.map((shot) => shot.farmJobId);
+    expect(first.lines.filter((line) => line.msg === 'farm job recorded')).toMatchObject(
+      tasks.map((taskId, index) => ({
+        level: 30,
+        taskId,
+        farmJobId: farmJobIds[index],
+        url: `${world.flamenco.url}/app/jobs/${farmJobIds[index] ?? ''}`,
+      })),
+    );
+    expect(first.lines.filter((line) => line.msg === 'farm job found again')).toEqual([]);
+
+    // As if the run had died after the farm took the second shot's job, before its ref was recorded.
+    const [, second = ''] = tasks;
+    records.set(`shot:${second}`, JSON.stringify({ key: `${jobId}/${second}` }));
+    const submissions = world.flamenco.state.submissions.length;
+    const again = recordingLogger();
+    await runRenderHandler(world, 'flamenco', data, jobId, memoryJobStore(records), { log: again.logger });
+    expect(world.flamenco.state.submissions).toHaveLength(submissions);
+    expect(
+      again.lines
+        .filter((line) => line.msg === 'farm job found again' || line.msg === 'farm job recorded')
+        .map(({ level, msg, submissionKey, taskId, farmJobId, url }) => ({
+          level,
+          msg,
+          submissionKey,
+          taskId,
+          farmJobId,
+          url,
+        })),
+    ).toEqual([
+      {
+        level: 30,
+        msg: 'farm job found again',
+        submissionKey: `${jobId}/${second}`,
+        taskId: undefined,
+        farmJobId: farmJobIds[1],
+        url: undefined,
+      },
+      {
+        level: 30,
+        msg: 'farm job recorded',
+        submissionKey: undefined,
+        taskId: second,
+        farmJobId: farmJobIds[1],
+        url: `${world.flamenco.url}/app/jobs/${farmJobIds[1] ?? ''}`,
+      },
+    ]);
+  });
+});
+
+describe('a render tracking its farm jobs', () => {
+  it('waits the poll interval after a change, twice as long while nothing changes, up to the max; reads the stored cancel once a round', async () => {
+    let cancelReads = 0;
+    const store = memoryJobStore(new Map(), {
+      cancelRequest: () => {
+        cancelReads += 1;
+        return Promise.resolve(undefined);
+      },
+    });
+    // How far farm time moves during each wait: three waits where nothing happens, then both shots start,
+    // then each renders its first half (the percentage alone changes), then they finish.
+    const moves = [0, 0, 0, 150, 150, 1_000_000];
+    const waits: { ms: number; cancelReads: number }[] = [];
+    const sleep = (ms: number): Promise<void> => {
+      waits.push({ ms, cancelReads });
+      world.flamenco.control.advance(moves[waits.length - 1] ?? 1_000_000);
+      return Promise.resolve();
+    };
+    const said: string[] = [];
+    const result = await withFarmsStopped(() =>
+      runRenderHandler(
+        world,
+        'flamenco',
+        world.jobData('render-flamenco', world.lightingTasks.slice(0, 2)),
+        `render-${randomUUID()}`,
+        store,
+        {
+          onProgress: (progress) => said.push(progress.message),
+          farms: { pollIntervalMs: 30, maxPollIntervalMs: 100, sleep },
+        },
+      ),
+    );
+    expect(result.summary).toBe('2 shots rendered on Flamenco');
+    expect(said.filter((message) => message.endsWith('%'))).toEqual([
+      '0 of 2 shots rendering, 2 queued on Flamenco, 0%',
+      '2 of 2 shots rendering on Flamenco, 0%',
+      '2 of 2 shots rendering on Flamenco, 50%',
+      '0 of 2 shots rendering, 2 done on Flamenco, 100%',
+    ]);
+    // Two checks and two submits read it once each, then each round of both shots' polls once.
+    expect(waits).toEqual([
+      { ms: 30, cancelReads: 5 },
+      { ms: 60, cancelReads: 6 },
+      { ms: 100, cancelReads: 7 },
+      { ms: 100, cancelReads: 8 },
+      { ms: 30, cancelReads: 9 },
+      { ms: 30, cancelReads: 10 },
+    ]);
+    expect(cancelReads).toBe(11);
+  });
+
+  it('a poll the farm cannot answer is retried, logged with its wait, doubling from the poll interval up to the max, the stored cancel read before each retry', async () => {
+    let cancelReads = 0;
+    const store = memoryJobStore(new Map(), {
+      cancelRequest: () => {
+        cancelReads += 1;
+        return Promise.resolve(undefined);
+      },
+    });
+    const waits: number[] = [];
+    const sleep = (ms: number): Promise<void> => {
+      waits.push(ms);
+      world.flamenco.control.advance(1_000_000);
+      return Promise.resolve();
+    };
+    // The first poll's four attempts each get 503 twice (the adapter's own retry), the fifth an answer.
+    world.flamenco.control.failNext(8, 503, { method: 'GET', path: /^\/api\/v3\/jobs\/[^/]+$/ });
+    const { logger, lines } = recordingLogger();
+    const said: JobProgress[] = [];
+    try {
+      const result = await withFarmsStopped(() =>
+        runRenderHandler(
+          world,
+          'flamenco',
+          world.jobData('render-flamenco', world.lightingTasks.slice(0, 1)),
+          `render-${randomUUID()}`,
+          store,
+          {
+            log: logger,
+            onProgress: (progress) => said.push(progress),
+            farms: { pollIntervalMs: 20, maxPollIntervalMs: 70, unreachableTimeoutMs: 60_000, sleep },
+          },
+        ),
+      );
+      expect(result.summary).toBe('1 shot rendered on Flamenco');
+      const farmJobId = result.shots[0]?.farmJobId ?? '';
+      const retries = lines.filter((line) => line.msg === 'farm unreachable; retrying');
+      expect(retries.map(({ level, what, waitMs }) => ({ level, what, waitMs }))).toEqual(
+        [20, 40, 70, 70].map((waitMs) => ({ level: 40, what: `the status of ${labels[0] ?? ''}`, waitMs })),
+      );
+      for (const retry of retries) {
+        expect(retry['err']).toMatchObject({
+          type: 'FarmUnavailableError',
+          message: expect.stringMatching(
+            new RegExp(`^Flamenco at ${escaped(world.flamenco.url)} is unavailable \\(.+\\): HTTP 503`),
+          ) as unknown,
+        });
+      }
+      const unreachable = said.filter((progress) => progress.message.includes('is unreachable'));
+      expect(unreachable).toEqual(
+        retries.map(() => ({
+          percent: 0,
+          message: `Flamenco at ${world.flamenco.url} is unreachable (the status of ${labels[0] ?? ''}); retrying`,
+          links: [
+            { label: `Flamenco: ${labels[0] ?? ''}`, href: `${world.flamenco.url}/app/jobs/${farmJobId}` },
+          ],
+        })),
+      );
+      // The check, the submit, the first round, its four retries, the second round.
+      expect(cancelReads).toBe(8);
+      expect(waits).toEqual([20]);
+    } finally {
+      world.flamenco.control.clearFaults();
+    }
+  });
+});
+
+describe('a render cancelled while it waits between polls', () => {
+  it('stops waiting at once and cancels its farm job, logging it', async () => {
+    const jobId = `render-${randomUUID()}`;
+    const request = cancelRequestOf(jobId);
+    const controller = new AbortController();
+    let asleep: () => void = () => undefined;
+    const waiting = new Promise<void>((resolve) => (asleep = resolve));
+    // A wait that only the signal ends.
+    const sleep = (_ms: number, signal: AbortSignal): Promise<void> =>
+      new Promise((_resolve, reject) => {
+        signal.addEventListener('abort', () => reject(new Error('aborted', { cause: signal.reason })), {
+          once: true,
+        });
+        asleep();
+      });
+    const { logger, lines } = recordingLogger();
+    const error = await withFarmsStopped(async () => {
+      const run = failureOf(
+        runRenderHandler(
+          world,
+          'flamenco',
+          world.jobData('render-flamenco', world.lightingTasks.slice(0, 1)),
+          jobId,
+          memoryJobStore(),
+          { log: logger, signal: controller.signal, farms: { sleep } },
+        ),
+      );
+      await waiting;
+      controller.abort(JSON.stringify(request));
+      return run;
+    });
+    expect(error).toBeInstanceOf(JobCancelled);
+    expect((error as JobCancelled).outcome).toEqual({
+      reason: 'Cancelled by marc.dubois@studio.example',
+      by: request.by,
+      at: request.at,
+    });
+    const [submission] = submissionsOf(jobId);
+    const farmJobId = submission?.jobId ?? '';
+    expect(
+      world.flamenco.control.requests({ method: 'POST', path: `/api/v3/jobs/${farmJobId}/setstatus` }),
+    ).toHaveLength(1);
+    expect(
+      lines
+        .filter((line) => line.msg === 'farm job cancelled')
+        .map(({ level, ...fields }) => ({
+          level,
+          farmJobId: fields['farmJobId'],
+        })),
+    ).toEqual([{ level: 30, farmJobId }]);
+  });
+
+  it('a wait that fails otherwise fails the job with its error', async () => {
+    const error = await failureOf(
+      runRenderHandler(
+        world,
+        'flamenco',
+        world.jobData('render-flamenco', world.lightingTasks.slice(0, 1)),
+        `render-${randomUUID()}`,
+        memoryJobStore(),
+        { farms: { sleep: () => Promise.reject(new Error('the timer broke')) } },
+      ),
+    );
+    expect(error).not.toBeInstanceOf(JobCancelled);
+    expect((error as Error).message).toBe('the timer broke');
   });
 });
 

@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { UnrecoverableError } from 'bullmq';
 import { z } from 'zod';
 import {
@@ -155,17 +154,6 @@ export async function runRender<J>(context: RenderContext, spec: RenderSpec<J>):
     if (stored !== undefined) throw new CancelSeen(stored);
   };
 
-  /** Waits, but a cancel (the signal) ends the wait at once. */
-  const pause = async (ms: number): Promise<void> => {
-    try {
-      await sleep(ms, undefined, { signal });
-    } catch (error) {
-      const request = cancelOf(signal);
-      if (request !== undefined) throw new CancelSeen(request);
-      throw error;
-    }
-  };
-
   try {
     await context.progress(0, 'Reading the shots from Kitsu');
     const batch = await zou.getTasks(data.request.taskIds, { signal });
@@ -177,12 +165,10 @@ export async function runRender<J>(context: RenderContext, spec: RenderSpec<J>):
       actionName: data.action.name,
       allowEntityTypes: spec.allowEntityTypes,
     });
-    const farmJobs = buildAll(plans, (plan) => spec.build(plan, jobId));
+    const built = buildAll(plans, (plan) => spec.build(plan, jobId));
     const recorded = await store.read();
-    shots = plans.map((plan, index) => {
+    shots = built.map(({ plan, farmJob }) => {
       const record = ShotRecord.safeParse(JSON.parse(recorded[shotField(plan.task.id)] ?? 'null'));
-      const farmJob = farmJobs[index];
-      if (farmJob === undefined) throw new Error(`no farm job built for ${plan.label}`);
       const shot: Shot<J> = { plan, farmJob, key: submissionKey(jobId, plan.task.id) };
       if (record.success && record.data.ref !== undefined) shot.ref = record.data.ref;
       return shot;
@@ -278,7 +264,8 @@ export async function runRender<J>(context: RenderContext, spec: RenderSpec<J>):
       }
       if (shots.every((shot) => shot.status !== undefined && finalFarmStates.has(shot.status.state))) break;
       waitMs = changed ? farms.pollIntervalMs : Math.min(waitMs * 2, farms.maxPollIntervalMs);
-      await pause(waitMs);
+      // A cancel (the signal) ends the wait at once: the catch below reads it from the signal.
+      await farms.sleep(waitMs, signal);
     }
   } catch (error) {
     const request = error instanceof CancelSeen ? error.request : cancelOf(signal);
