@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
 import type { FakeZou } from '@kitsu-actions/testing';
 import { kitsuOrigin, startZouReceiver, type ReceiverHarness } from '../test/harness.ts';
 
@@ -16,13 +16,15 @@ describe('cross-site requests (AUTH_MODE=zou-session)', () => {
   let fields: Record<string, string>;
   let cookie: () => string;
 
-  beforeAll(async () => {
+  // A receiver per test: what the router sets up as it is built is part of every test (mutation testing
+  // counts coverage per test).
+  beforeEach(async () => {
     ({ zou, harness } = await startZouReceiver({ redisUrl: inject('redisUrl'), catalogueYaml }));
     const { ids } = zou.seed;
     fields = { projectid: ids.projects.spf, selection: ids.tasks.layoutSh010, entitytype: 'shot' };
     cookie = () => `access_token_cookie=${zou.control.issueToken(ids.persons.artist)}`;
   });
-  afterAll(() => harness.close());
+  afterEach(() => harness.close());
 
   async function post(headers: Record<string, string>, action = 'debug'): Promise<Response> {
     return fetch(`${harness.baseUrl}/actions/${action}`, {

@@ -1,5 +1,5 @@
 import { request } from 'node:http';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, inject, it } from 'vitest';
 import { JobData } from '@kitsu-actions/shared';
 import { startReceiver, type ReceiverHarness } from '../test/harness.ts';
 
@@ -356,14 +356,16 @@ function rawRequest(
 
 describe('malformed requests', () => {
   let harness: ReceiverHarness;
-  beforeAll(async () => {
+  // A receiver per test: what the router sets up as it is built is part of every test (mutation testing
+  // counts coverage per test).
+  beforeEach(async () => {
     harness = await startReceiver({
       redisUrl: inject('redisUrl'),
       env: { BODY_LIMIT: '64kb', MAX_SELECTION: '10' },
       catalogueYaml,
     });
   });
-  afterAll(() => harness.close());
+  afterEach(() => harness.close());
 
   it('has at least 20 distinct faults', () => {
     expect(new Set(cases.map((entry) => entry.fault)).size).toBeGreaterThanOrEqual(20);
