@@ -239,6 +239,26 @@ export async function startRenderWorldAndWorkers(
   };
 }
 
+/** Runs `step` with the world's farm clocks stopped: farm jobs move only when the test advances them. */
+export async function withFarmsStopped<T>(world: RenderWorld, step: () => Promise<T>): Promise<T> {
+  world.stopFarms();
+  try {
+    return await step();
+  } finally {
+    world.runFarms();
+  }
+}
+
+/** What a run failed with; a run that succeeds fails the test. */
+export function failureOf(run: Promise<unknown>): Promise<unknown> {
+  return run.then(
+    () => {
+      throw new Error('the run succeeded');
+    },
+    (failure: unknown) => failure,
+  );
+}
+
 /** The submissions of our job `jobId` the fake Flamenco recorded, in the order they came. */
 export function flamencoSubmissions(world: RenderWorld, jobId: string) {
   return world.flamenco.state.submissions.filter(

@@ -6,15 +6,18 @@ import { JobCancelled, RenderResult, cancelReason } from '@kitsu-actions/shared'
 import { recordingLogger } from '@kitsu-actions/testing';
 import { memoryJobStore } from '../../test/memory-store.ts';
 import {
+  failureOf,
   flamencoSubmissions,
   runRenderHandler,
   startRenderWorldAndWorkers,
   type RenderWorld,
+  withFarmsStopped,
 } from '../../test/render-kit.ts';
 import { describeProgress } from './run.ts';
 
-// What a render job tells the person watching it (each step, the farm's progress, the result), what a
-// run finds already done by an earlier one, and a cancel made on the farm itself.
+// What a render job tells the person watching it (each step, the farm's progress, the result) and its
+// log, what a run finds already done by an earlier one, a cancel made on the farm itself or between two
+// polls, the rhythm of the polls and their retries, and a job without an id.
 
 let world: RenderWorld;
 let close: () => Promise<void>;
@@ -30,31 +33,12 @@ const submissionsOf = (jobId: string) => flamencoSubmissions(world, jobId);
 const labels = ['E01 / SQ010 / SH010', 'E01 / SQ010 / SH020'];
 const escaped = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
-/** What the run's failure was: it must fail. */
-const failureOf = (run: Promise<unknown>): Promise<unknown> =>
-  run.then(
-    () => {
-      throw new Error('the run succeeded');
-    },
-    (failure: unknown) => failure,
-  );
-
 const cancelRequestOf = (jobId: string) => ({
   jobId,
   by: 'marc.dubois@studio.example',
   at: new Date().toISOString(),
   reason: cancelReason('marc.dubois@studio.example'),
 });
-
-/** Runs `step` with the farms' clocks stopped: farm jobs move only when the test advances them. */
-async function withFarmsStopped<T>(step: () => Promise<T>): Promise<T> {
-  world.stopFarms();
-  try {
-    return await step();
-  } finally {
-    world.runFarms();
-  }
-}
 
 describe('a render, as the person watching it sees it', () => {
   it('says each step, then the farm progress without repeating itself, and ends with every farm link', async () => {
@@ -320,7 +304,7 @@ describe('a render tracking its farm jobs', () => {
       return Promise.resolve();
     };
     const said: string[] = [];
-    const result = await withFarmsStopped(() =>
+    const result = await withFarmsStopped(world, () =>
       runRenderHandler(
         world,
         'flamenco',
@@ -371,7 +355,7 @@ describe('a render tracking its farm jobs', () => {
     const { logger, lines } = recordingLogger();
     const said: JobProgress[] = [];
     try {
-      const result = await withFarmsStopped(() =>
+      const result = await withFarmsStopped(world, () =>
         runRenderHandler(
           world,
           'flamenco',
@@ -434,7 +418,7 @@ describe('a render cancelled while it waits between polls', () => {
         asleep();
       });
     const { logger, lines } = recordingLogger();
-    const error = await withFarmsStopped(async () => {
+    const error = await withFarmsStopped(world, async () => {
       const run = failureOf(
         runRenderHandler(
           world,
