@@ -336,6 +336,7 @@ describe('the action routes, each on a receiver of its own', () => {
     onTestFinished(() => harness.close());
     const body = kitsuJson();
     const first = await postTo(harness.baseUrl, '/actions/debug', body);
+    expect(first.body).toMatchObject({ deduplicated: false, state: 'queued' });
     harness.startWorker();
     const done = await harness.waitForJob(first.body.jobId ?? '');
     expect(done['state']).toBe('completed');
