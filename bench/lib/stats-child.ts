@@ -1,6 +1,7 @@
 /**
  * One side of the `stats` figure, in a process of its own so its peak memory is its own:
- * `node --import tsx bench/lib/stats-child.ts ours|baseline` with ZOU_URL, ZOU_TOKEN, PROJECT_ID set.
+ * `node bench/dist/stats-child.mjs ours|baseline` (the figure bundles it first) with ZOU_URL, ZOU_TOKEN,
+ * PROJECT_ID set.
  * Prints one JSON line: the wall time of the work (module loading, and ECharts' one-time import, timed
  * apart), the tasks counted, and the process's peak resident memory.
  */

@@ -303,7 +303,7 @@ export function createZouClient(options: ZouClientOptions) {
      */
     async listProjectTasks(projectId: string, filters: ListProjectTasksOptions = {}): Promise<Task[]> {
       const tasks: Task[] = [];
-      await client.eachProjectTaskPage(projectId, filters, (page) => {
+      await client.eachProjectTaskPage(projectId, filters, Task, (page) => {
         tasks.push(...page);
       });
       return tasks;
@@ -314,22 +314,24 @@ export function createZouClient(options: ZouClientOptions) {
      * the others in parallel, in no fixed order), so a caller can aggregate a large production without
      * holding it. A task seen on an earlier page is left out of later ones (pages are ordered by last
      * update, so a task updated while paging can come twice). Resolves with Zou's `total` and how many
-     * distinct tasks were handed over; a count that does not match `total` is logged.
+     * distinct tasks were handed over; a count that does not match `total` is logged. Each task is read
+     * with `item` (`Task`, or `TaskFigures` for only what figures need).
      */
-    async eachProjectTaskPage(
+    async eachProjectTaskPage<T extends { id: string }>(
       projectId: string,
       filters: ListProjectTasksOptions,
-      visit: (tasks: Task[], progress: { received: number; total: number }) => void | Promise<void>,
+      item: z.ZodType<T>,
+      visit: (tasks: T[], progress: { received: number; total: number }) => void | Promise<void>,
     ): Promise<{ total: number; received: number }> {
       const route = `data/projects/${checkId(projectId, 'project')}/tasks`;
       const query = {
         task_type_id: filters.taskTypeId === undefined ? undefined : checkId(filters.taskTypeId, 'task type'),
         episode_id: filters.episodeId === undefined ? undefined : checkId(filters.episodeId, 'episode'),
       };
-      const PagedTasks = Paged(Task);
+      const PagedTasks = Paged(item);
       const seen = new Set<string>();
       let total = 0;
-      const take = async (page: Task[]): Promise<void> => {
+      const take = async (page: T[]): Promise<void> => {
         const fresh = page.filter((task) => !seen.has(task.id));
         for (const task of fresh) seen.add(task.id);
         await visit(fresh, { received: seen.size, total });

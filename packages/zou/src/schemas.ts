@@ -73,6 +73,26 @@ export const Task = z.looseObject({
 });
 export type Task = z.infer<typeof Task>;
 
+/**
+ * The fields of a task that counts and sums are made of, read without the rest: a report over a whole
+ * production neither checks nor keeps a task's other dates, its name or its free data.
+ */
+export const TaskFigures = z.object({
+  id: Task.shape.id,
+  project_id: Task.shape.project_id,
+  entity_id: Task.shape.entity_id,
+  task_type_id: Task.shape.task_type_id,
+  task_status_id: Task.shape.task_status_id,
+  assignees: Task.shape.assignees,
+  estimation: Task.shape.estimation,
+  duration: Task.shape.duration,
+  retake_count: Task.shape.retake_count,
+  due_date: Task.shape.due_date,
+  end_date: Task.shape.end_date,
+  done_date: Task.shape.done_date,
+});
+export type TaskFigures = z.infer<typeof TaskFigures>;
+
 export const Entity = z.looseObject({
   id: Id,
   name: z.string(),

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIG_PROJECT_TASKS, zouTargets } from '@kitsu-actions/testing';
 import type { TaskRow, ZouTarget } from '@kitsu-actions/testing';
 import { createZouClient } from '../client.ts';
+import { TaskFigures } from '../schemas.ts';
 import type { ZouClient } from '../client.ts';
 
 // Contract: every read of the client, with paging and relations, answers the seeded production the same
@@ -217,10 +218,22 @@ describe.each(zouTargets)('$name: reads', ({ start }) => {
       const big = zou.ids.projects.big ?? '';
       const pages: { size: number; received: number; total: number }[] = [];
       const seen: string[] = [];
-      const answer = await bot.eachProjectTaskPage(big, { concurrency: 1 }, (tasks, progress) => {
-        pages.push({ size: tasks.length, ...progress });
-        seen.push(...tasks.map((task) => task.id));
-      });
+      const fields = new Set<string>();
+      const answer = await bot.eachProjectTaskPage(
+        big,
+        { concurrency: 1 },
+        TaskFigures,
+        (tasks, progress) => {
+          pages.push({ size: tasks.length, ...progress });
+          seen.push(...tasks.map((task) => task.id));
+          for (const task of tasks) for (const field of Object.keys(task)) fields.add(field);
+        },
+      );
+      // Read with TaskFigures: what figures need, and nothing else of Zou's task.
+      expect(Object.keys(TaskFigures.shape)).toEqual(expect.arrayContaining([...fields]));
+      for (const field of ['id', 'task_type_id', 'task_status_id', 'estimation', 'duration', 'due_date']) {
+        expect(fields).toContain(field);
+      }
       expect(answer).toEqual({ total: BIG_PROJECT_TASKS, received: BIG_PROJECT_TASKS });
       // Zou's pages of 100: the first, then the rest.
       expect(pages).toEqual([

@@ -1,5 +1,5 @@
 import type { KindResult } from '@kitsu-actions/shared';
-import type { Task, TimeSpent } from '@kitsu-actions/zou';
+import type { TaskFigures, TimeSpent } from '@kitsu-actions/zou';
 
 export type StatsReport = KindResult<'stats'>['report'];
 type ListedLate = StatsReport['late']['shown'][number];
@@ -172,7 +172,7 @@ export class StatsAggregator {
   }
 
   /** Adds tasks; a task already added (the same id) is not counted again. */
-  add(tasks: readonly Task[]): void {
+  add(tasks: readonly TaskFigures[]): void {
     for (const task of tasks) {
       if (this.taskIds.has(task.id)) continue;
       this.taskIds.add(task.id);
@@ -180,7 +180,7 @@ export class StatsAggregator {
     }
   }
 
-  private addTask(task: Task): void {
+  private addTask(task: TaskFigures): void {
     const status = this.status(task.task_status_id);
     const estimate = task.estimation !== null && task.estimation > 0 ? task.estimation : 0;
     const spent = task.duration !== null && task.duration > 0 ? task.duration : 0;

@@ -1,6 +1,6 @@
 import { UnrecoverableError } from 'bullmq';
 import type { KindOptions, Logger, VerifiedRequest } from '@kitsu-actions/shared';
-import { ZouError, type Entity, type Task, type ZouClient } from '@kitsu-actions/zou';
+import { TaskFigures, ZouError, type Entity, type Task, type ZouClient } from '@kitsu-actions/zou';
 import { StatsAggregator, type StatsLookups, type StatsReport } from './aggregate.ts';
 
 /** Pages of tasks read at once; the client's own limit (ZOU_CONCURRENCY) still applies. */
@@ -143,6 +143,7 @@ export async function loadStats(context: LoadContext): Promise<StatsReport> {
       const { total, received } = await zou.eachProjectTaskPage(
         projectId,
         { signal, concurrency: pageConcurrency, ...(episodeId === undefined ? {} : { episodeId }) },
+        TaskFigures,
         async (page, seen) => {
           aggregator.add(
             selected === undefined ? page : page.filter((task) => selected.has(task.id.toLowerCase())),
