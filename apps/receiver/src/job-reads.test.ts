@@ -675,8 +675,8 @@ describe('a canceller as Kitsu names them', () => {
     for (const row of rows) if (row !== undefined) Object.assign(row, { email: '' });
     const artist = rows[0];
     if (artist !== undefined) artist.full_name = 'K. Sato (layout)';
-    // A Kitsu that sends no full name: the canceller is named by first and last name.
-    Object.assign(rows[1] ?? {}, { full_name: undefined });
+    // A Kitsu that sends no full name, and no email (null): the canceller is named by first and last name.
+    Object.assign(rows[1] ?? {}, { full_name: undefined, email: null });
     const start = async (): Promise<string> => {
       const sent = await request(`${harness.baseUrl}/actions/debug`, {
         method: 'POST',
