@@ -1,7 +1,13 @@
 import { afterAll, beforeAll, describe, expect, inject, it, onTestFinished } from 'vitest';
 import { QueueEvents, Worker } from 'bullmq';
 import { createRedis, JobState, sortableTablesSource } from '@kitsu-actions/shared';
-import { recordingLogger, type FakeZou, type HumanKey, type LogLine } from '@kitsu-actions/testing';
+import {
+  catalogueFixture,
+  recordingLogger,
+  type FakeZou,
+  type HumanKey,
+  type LogLine,
+} from '@kitsu-actions/testing';
 import {
   kitsuOrigin,
   offlinePerson,
@@ -565,6 +571,51 @@ describe('links and states as people and programs read them', () => {
     expect((running.body['error'] as { message: string }).message).toContain(
       'use one of queued, active, completed, failed, cancelled',
     );
+  });
+});
+
+describe('the result of a job not done yet, by what its kind has', () => {
+  let harness: ReceiverHarness;
+  beforeAll(async () => {
+    const render = catalogueFixture('render').yaml.replace(/^actions:\n/m, '');
+    const catalogueYaml = `actions:\n  - { id: debug, name: Debug selection, kind: debug }\n${render}`;
+    harness = await startReceiver({ redisUrl: inject('redisUrl'), catalogueYaml });
+  });
+  afterAll(() => harness.close());
+
+  const queued = async (action: string, entitytype: string): Promise<string> => {
+    const sent = await request(`${harness.baseUrl}/actions/${action}`, {
+      method: 'POST',
+      body: { personid: offlinePerson, selection: offlineTask, entitytype },
+    });
+    expect(sent.status).toBe(202);
+    return String(sent.body['jobId']);
+  };
+  const error = async (path: string): Promise<unknown> => {
+    const answer = await request(`${harness.baseUrl}${path}`);
+    expect(answer.status).toBe(404);
+    return answer.body['error'];
+  };
+
+  it('a page or file the kind never makes is "none", whatever the state; one it makes comes once the job has completed', async () => {
+    const debug = await queued('debug', 'shot');
+    expect(await error(`/jobs/${debug}/result`)).toEqual({
+      code: 'no_result_page',
+      message: `Job ${debug} is queued; its result page exists once it has completed.`,
+    });
+    expect(await error(`/jobs/${debug}/result.csv`)).toEqual({
+      code: 'no_result_page',
+      message: `Job ${debug} has no result.csv.`,
+    });
+    const render = await queued('render-flamenco', 'shot');
+    expect(await error(`/jobs/${render}/result`)).toEqual({
+      code: 'no_result_page',
+      message: `Job ${render} has no result page.`,
+    });
+    expect(await error(`/jobs/${render}/result.json`)).toEqual({
+      code: 'no_result_page',
+      message: `Job ${render} has no result.json.`,
+    });
   });
 });
 

@@ -285,19 +285,21 @@ export function jobsRouter(deps: AppDeps): Router {
     has: (manifest: KindManifest) => boolean,
   ): Promise<{ manifest: KindManifest; result: ResultBase }> => {
     const { view } = await visibleView(ctx);
-    const missing = (): HttpProblem =>
-      new HttpProblem(
+    const none = (): HttpProblem => new HttpProblem(404, 'no_result_page', `Job ${view.id} has no ${what}.`);
+    // A kind without this page or file never has one, whatever the job's state.
+    const manifest = manifestOf(view.kind);
+    if (!has(manifest)) throw none();
+    if (view.state !== 'completed') {
+      throw new HttpProblem(
         404,
         'no_result_page',
-        view.state === 'completed'
-          ? `Job ${view.id} has no ${what}.`
-          : `Job ${view.id} is ${view.state}; its ${what} exists once it has completed.`,
+        `Job ${view.id} is ${view.state}; its ${what} exists once it has completed.`,
       );
-    // The one read of a job's result: only once it is known to have what is asked.
-    const manifest = manifestOf(view.kind);
-    if (view.state !== 'completed' || !has(manifest)) throw missing();
+    }
+    // The one read of a job's result: only once it is known to have what is asked. A result this build
+    // cannot read (a worker of another build wrote it) has none either.
     const result = manifest.result.safeParse(await reads.run(() => deps.queues.result(view.id)));
-    if (!result.success) throw missing();
+    if (!result.success) throw none();
     ctx.set('Cache-Control', 'no-store');
     return { manifest, result: result.data };
   };
@@ -311,6 +313,7 @@ export function jobsRouter(deps: AppDeps): Router {
     ctx.set('Content-Security-Policy', resultPolicy);
     // Stryker disable next-line StringLiteral: equivalent, Koa types a string body that starts with < as HTML
     ctx.type = 'html';
+    // Stryker disable next-line OptionalChaining: equivalent, completedResult checked that the kind has a page
     ctx.body = manifest.describe.page?.(result);
   });
 
@@ -327,6 +330,7 @@ export function jobsRouter(deps: AppDeps): Router {
         `attachment; filename="${(ctx.params['id'] ?? 'job').replace(/[^\w-]/g, '_')}-result.${format}"`,
       );
       ctx.type = resultFileTypes[format];
+      // Stryker disable next-line OptionalChaining: equivalent, completedResult checked that the kind has the file
       ctx.body = manifest.describe.files?.[format]?.(result);
     });
   }
