@@ -322,6 +322,7 @@ export class JobQueues {
    */
   private async backfill(id: string): Promise<{ summary: JobSummary; taskIds: string[] } | undefined> {
     const queueName = queueOfJobId(id);
+    // Stryker disable next-line ConditionalExpression: equivalent, no queue is named "undefined", so the key read in its place holds nothing and the job is not found either way
     if (queueName === undefined) return undefined;
     const { prefix } = this.options;
     const key = bullJobKey(prefix, queueName, id);
