@@ -4,6 +4,9 @@ import type { TaskFigures, TimeSpent } from '@kitsu-actions/zou';
 export type StatsReport = KindResult<'stats'>['report'];
 type ListedLate = StatsReport['late']['shown'][number];
 type ListedOver = StatsReport['overBudget']['shown'][number];
+/** What each list is ordered by. */
+type LateKey = Pick<ListedLate, 'daysLate' | 'dueDate' | 'taskType' | 'taskId'>;
+type OverKey = Pick<ListedOver, 'ratio' | 'spent' | 'estimate' | 'taskType' | 'taskId'>;
 
 const dayMs = 86_400_000;
 const weekMs = 7 * dayMs;
@@ -24,19 +27,26 @@ export interface AggregateOptions {
 /** A listed task before its entity's name is known. */
 type Pending<T> = Omit<T, 'entity'> & { entityId: string };
 
-/** Keeps the `limit` first items in `order`, holding at most twice that many at any time. */
-class Best<T> {
+/**
+ * Keeps the `limit` first items in `order`, holding at most twice that many at any time. `order` reads
+ * only the fields of `K`, so that a task can be checked against the list before its entry is made.
+ */
+class Best<T extends K, K = T> {
   private items: T[] = [];
   total = 0;
   constructor(
     private readonly limit: number,
-    private readonly order: (a: T, b: T) => number,
+    private readonly order: (a: K, b: K) => number,
   ) {}
   /** The last item kept at the latest trim: an item that does not come before it can never be listed. */
   private cutoff: T | undefined;
-  add(item: T): void {
+  /** Counts an item that belongs in the list; true when it could still be listed (then `add` it). */
+  admits(key: K): boolean {
     this.total += 1;
-    if (this.cutoff !== undefined && this.order(item, this.cutoff) >= 0) return;
+    return this.cutoff === undefined || this.order(key, this.cutoff) < 0;
+  }
+  /** An item `admits` let in. */
+  add(item: T): void {
     this.items.push(item);
     if (this.items.length >= 2 * this.limit) this.trim();
   }
@@ -104,6 +114,35 @@ function parseZouTime(value: string | null | undefined): number | undefined {
 
 const shortId = (id: string): string => id.slice(0, 8);
 
+const noOne: readonly string[] = [];
+
+/** A task's assignees, each once (Kitsu does not repeat one; a list of one is taken as it is). */
+const assigneesOf = (ids: readonly string[] | undefined): readonly string[] =>
+  ids === undefined || ids.length === 0 ? noOne : ids.length === 1 ? ids : [...new Set(ids)];
+
+/** Adds one task's figures to `sums`. */
+function addTo(
+  sums: Sums,
+  task: { estimate: number; spent: number; retakes: number; done: boolean; remaining: number },
+): void {
+  sums.tasks += 1;
+  sums.retakes += task.retakes;
+  sums.spent += task.spent;
+  if (task.estimate > 0) {
+    sums.estimate += task.estimate;
+    sums.estimated += task.estimate;
+    sums.spentOnEstimated += task.spent;
+  } else {
+    sums.withoutEstimate += 1;
+  }
+  if (task.done) {
+    sums.done += 1;
+  } else {
+    sums.openTasks += 1;
+    sums.remaining += task.remaining;
+  }
+}
+
 /** Code-point order: the same in every locale, and far cheaper than localeCompare on every task. */
 const byText = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
@@ -119,8 +158,10 @@ export class StatsAggregator {
   private readonly unassigned = emptySums();
   private readonly totals = emptySums();
   private withoutDueDate = 0;
-  private readonly late: Best<Pending<ListedLate>>;
-  private readonly over: Best<Pending<ListedOver>>;
+  private readonly late: Best<Pending<ListedLate>, LateKey>;
+  private readonly over: Best<Pending<ListedOver>, OverKey>;
+  /** The week of each day seen (a production's tasks end on a few hundred days). */
+  private readonly weekOfDay = new Map<number, string>();
   private readonly done = new Map<string, number>();
   private readonly spentByWeek = new Map<string, Map<string, number>>();
   private readonly weekStarts: string[];
@@ -136,7 +177,7 @@ export class StatsAggregator {
     this.weekStarts = Array.from({ length: options.weeks }, (_, index) =>
       weekOf(last - (options.weeks - 1 - index) * weekMs),
     );
-    this.late = new Best(
+    this.late = new Best<Pending<ListedLate>, LateKey>(
       options.listLimit,
       (a, b) =>
         b.daysLate - a.daysLate ||
@@ -144,7 +185,7 @@ export class StatsAggregator {
         byText(a.taskType, b.taskType) ||
         byText(a.taskId, b.taskId),
     );
-    this.over = new Best(
+    this.over = new Best<Pending<ListedOver>, OverKey>(
       options.listLimit,
       (a, b) =>
         b.ratio - a.ratio ||
@@ -184,68 +225,80 @@ export class StatsAggregator {
     const status = this.status(task.task_status_id);
     const estimate = task.estimation !== null && task.estimation > 0 ? task.estimation : 0;
     const spent = task.duration !== null && task.duration > 0 ? task.duration : 0;
-    const retakes = task.retake_count ?? 0;
-    const remaining = status.done ? 0 : Math.max(0, estimate - spent);
-    const count = (sums: Sums): void => {
-      sums.tasks += 1;
-      sums.retakes += retakes;
-      sums.spent += spent;
-      if (estimate > 0) {
-        sums.estimate += estimate;
-        sums.estimated += estimate;
-        sums.spentOnEstimated += spent;
-      } else {
-        sums.withoutEstimate += 1;
-      }
-      if (status.done) {
-        sums.done += 1;
-      } else {
-        sums.openTasks += 1;
-        sums.remaining += remaining;
-      }
+    const figures = {
+      estimate,
+      spent,
+      retakes: task.retake_count ?? 0,
+      done: status.done,
+      remaining: status.done ? 0 : Math.max(0, estimate - spent),
     };
 
-    count(this.totals);
+    addTo(this.totals, figures);
     const typeId = task.task_type_id;
     let type = this.byType.get(typeId);
     if (type === undefined) this.byType.set(typeId, (type = emptySums()));
-    count(type);
+    addTo(type, figures);
     let statuses = this.byTypeStatus.get(typeId);
     if (statuses === undefined) this.byTypeStatus.set(typeId, (statuses = new Map<string, number>()));
     statuses.set(task.task_status_id, (statuses.get(task.task_status_id) ?? 0) + 1);
 
-    const assignees = [...new Set(task.assignees ?? [])];
+    const assignees = assigneesOf(task.assignees);
     for (const personId of assignees) {
       let person = this.byPerson.get(personId);
       if (person === undefined) this.byPerson.set(personId, (person = emptySums()));
-      count(person);
+      addTo(person, figures);
     }
-    if (assignees.length === 0) count(this.unassigned);
+    if (assignees.length === 0) addTo(this.unassigned, figures);
 
-    // Most tasks are in no list: the listed entry is made only for those that are.
-    const listed = () => ({
-      taskId: task.id,
-      taskType: this.taskTypeName(typeId),
-      entityId: task.entity_id,
-      status: status.name,
-      assignees: assignees.map((id) => this.personName(id)),
-    });
     const due = parseZouTime(task.due_date);
     if (due === undefined) this.withoutDueDate += 1;
     else if (!status.done && due < this.asOfMs) {
-      const daysLate = Math.floor((this.asOfMs - due) / dayMs);
-      this.late.add({ ...listed(), dueDate: task.due_date ?? '', daysLate });
+      // Most late tasks are not among the worst: the entry is made only for those that may be.
+      const key = {
+        daysLate: Math.floor((this.asOfMs - due) / dayMs),
+        dueDate: task.due_date ?? '',
+        taskType: this.taskTypeName(typeId),
+        taskId: task.id,
+      };
+      if (this.late.admits(key)) this.late.add({ ...this.listed(task, status, assignees), ...key });
     }
     if (estimate > 0 && spent > estimate) {
-      this.over.add({ ...listed(), estimate, spent, ratio: round(spent / estimate, 3) });
+      const key = {
+        ratio: round(spent / estimate, 3),
+        spent,
+        estimate,
+        taskType: this.taskTypeName(typeId),
+        taskId: task.id,
+      };
+      if (this.over.admits(key)) this.over.add({ ...this.listed(task, status, assignees), ...key });
     }
     if (status.done) {
       const doneAt = parseZouTime(task.done_date ?? task.end_date);
       if (doneAt !== undefined && doneAt <= this.asOfMs) {
-        const week = weekOf(doneAt);
+        const week = this.weekOfMs(doneAt);
         this.done.set(week, (this.done.get(week) ?? 0) + 1);
       }
     }
+  }
+
+  /** A listed task's entry, but its figures. */
+  private listed(
+    task: TaskFigures,
+    status: { name: string },
+    assignees: readonly string[],
+  ): Pick<Pending<ListedLate>, 'entityId' | 'status' | 'assignees'> {
+    return {
+      entityId: task.entity_id,
+      status: status.name,
+      assignees: assignees.map((id) => this.personName(id)),
+    };
+  }
+
+  private weekOfMs(ms: number): string {
+    const day = Math.floor(ms / dayMs);
+    let week = this.weekOfDay.get(day);
+    if (week === undefined) this.weekOfDay.set(day, (week = weekOf(ms)));
+    return week;
   }
 
   /** Adds time sheet entries; those of tasks outside the report's tasks are left out. */
