@@ -325,10 +325,8 @@ export function jobsRouter(deps: AppDeps): Router {
         (m) => m.describe.files?.[format] !== undefined,
       );
       ctx.set('Content-Security-Policy', "default-src 'none'");
-      ctx.set(
-        'Content-Disposition',
-        `attachment; filename="${(ctx.params['id'] ?? 'job').replace(/[^\w-]/g, '_')}-result.${format}"`,
-      );
+      const name = param(ctx, 'id').replace(/[^\w-]/g, '_');
+      ctx.set('Content-Disposition', `attachment; filename="${name}-result.${format}"`);
       ctx.type = resultFileTypes[format];
       // Stryker disable next-line OptionalChaining: equivalent, completedResult checked that the kind has the file
       ctx.body = manifest.describe.files?.[format]?.(result);
