@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import {
   checkCatalogueFarms,
+  checkCatalogueSchemes,
   createRedis,
   JobQueues,
   loadCatalogue,
@@ -19,6 +20,7 @@ await runService('receiver', process.env, async (config, logger) => {
   );
   checkCatalogueForAuth(catalogue, config);
   checkCatalogueFarms(catalogue, config);
+  checkCatalogueSchemes(catalogue, config);
   const warning = trustWarning(config);
   if (warning !== undefined) logger.warn({ authMode: config.auth.mode }, warning);
   else logger.info({ authMode: config.auth.mode, kitsu: config.kitsu?.url }, `AUTH_MODE=${config.auth.mode}`);

@@ -1,4 +1,4 @@
-import { checkCatalogueFarms, loadCatalogue, runService } from '@kitsu-actions/shared';
+import { checkCatalogueFarms, checkCatalogueSchemes, loadCatalogue, runService } from '@kitsu-actions/shared';
 import { createFarms } from './farms/index.ts';
 import { handlers } from './handlers/index.ts';
 import { startWorkers, workerZouClient } from './workers.ts';
@@ -7,6 +7,7 @@ await runService('worker', process.env, async (config, logger) => {
   // The catalogue says which farms are in use: a render action whose farm is not configured stops here.
   const catalogue = await loadCatalogue(config.actionsFile);
   checkCatalogueFarms(catalogue, config);
+  checkCatalogueSchemes(catalogue, config);
   const zou = workerZouClient(config, logger);
   if (zou === undefined) logger.info('no KITSU_URL/KITSU_BOT_TOKEN: pages are built without Kitsu data');
   else logger.info({ kitsu: zou.baseUrl }, 'Kitsu data read as the bot');

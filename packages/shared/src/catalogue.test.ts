@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CatalogueError, parseCatalogue } from './catalogue.ts';
-import { repoRoot } from './config.ts';
+import { loadConfig, repoRoot } from './config.ts';
+import { checkCatalogueSchemes } from './farms.ts';
 
 function problemsOf(source: string): string[] {
   try {
@@ -38,6 +39,29 @@ describe('action catalogue', () => {
         options: { scope: 'production', weeks: 8, listLimit: 50 },
       }),
     ]);
+  });
+
+  it('the launch action of the example, uncommented, is valid and opens an allowed scheme', () => {
+    const lines = readFileSync(path.join(repoRoot, 'actions.example.yaml'), 'utf8').split('\n');
+    const start = lines.indexOf('  # - id: open-rv');
+    expect(start).toBeGreaterThan(0);
+    const block: string[] = [];
+    for (const line of lines.slice(start)) {
+      if (!line.startsWith('  # ') || (block.length > 0 && line.startsWith('  # - '))) break;
+      block.push(line.replace(/^ {2}# /, '  '));
+    }
+    const catalogue = parseCatalogue(`actions:\n${block.join('\n')}\n`, 'example launch');
+    expect(catalogue.actions).toEqual([
+      expect.objectContaining({
+        id: 'open-rv',
+        kind: 'launch',
+        options: {
+          url: 'rv://open/{project.code}/{sequence.name}/{shot.name}?frames={frames}',
+          label: 'Open in RV',
+        },
+      }),
+    ]);
+    expect(() => checkCatalogueSchemes(catalogue, loadConfig({}))).not.toThrow();
   });
 
   it('fills defaults', () => {
@@ -86,7 +110,7 @@ describe('action catalogue', () => {
     );
     expect(problems).toContainEqual(
       expect.stringMatching(
-        /^actions\[1\]\.kind \(line 7:11\): unknown kind "rendr" \(known kinds: debug, render\.flamenco, render\.cgru, stats\)/,
+        /^actions\[1\]\.kind \(line 7:11\): unknown kind "rendr" \(known kinds: debug, render\.flamenco, render\.cgru, stats, launch\)/,
       ),
     );
     expect(problems).toContainEqual(expect.stringMatching(/^actions\[2\]\.entityType \(line 11:17\)/));

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import { UrlScheme } from './launch-url.ts';
 
 /**
  * Where the shipped `actions.example.yaml` lives: the repository root, or the image's /app. The nearest
@@ -86,6 +87,11 @@ export const Config = z
       .default('{kitsu-actions}'),
     ACTIONS_FILE: z.string().min(1).optional(),
     KITSU_ORIGINS: commaList.pipe(z.array(origin)),
+    // The schemes launch actions may open (rv://, kabaret://, …); javascript:, data:, file: and http(s):
+    // never, whatever this says.
+    LAUNCH_SCHEMES: commaList
+      .transform((schemes) => (schemes.length === 0 ? ['rv', 'rvlink', 'kabaret'] : schemes))
+      .pipe(z.array(UrlScheme)),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     WORKER_CONCURRENCY: positiveInt.max(1000).optional(),
     DEDUP_WINDOW_MS: duration.default(10_000),
@@ -188,6 +194,7 @@ export const Config = z
     queuePrefix: env.QUEUE_PREFIX,
     actionsFile: resolveActionsFile(env.ACTIONS_FILE),
     kitsuOrigins: env.KITSU_ORIGINS,
+    launchSchemes: env.LAUNCH_SCHEMES,
     logLevel: env.LOG_LEVEL,
     worker: {
       concurrency: env.WORKER_CONCURRENCY,

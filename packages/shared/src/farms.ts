@@ -1,6 +1,7 @@
 import { CatalogueError, type Catalogue } from './catalogue.ts';
 import type { Config } from './config.ts';
 import { jobKinds } from './kinds/index.ts';
+import { schemeOf } from './launch-url.ts';
 
 /**
  * A render action whose farm is not configured stops the start-up (receiver and worker), rather than
@@ -15,6 +16,27 @@ export function checkCatalogueFarms(
     if (needs === undefined || config.farms[needs.farm] !== undefined) return [];
     return [
       `actions[${index}] "${action.id}" (kind ${action.kind}) needs ${needs.setting}, which is not set: set it, or remove the action from the catalogue`,
+    ];
+  });
+  if (problems.length > 0) throw new CatalogueError(config.actionsFile, problems);
+}
+
+/**
+ * A launch action whose URL scheme is not in LAUNCH_SCHEMES stops the start-up (receiver and worker): the
+ * catalogue itself refuses the schemes never allowed (javascript:, data:, file:, http(s):…).
+ */
+export function checkCatalogueSchemes(
+  catalogue: Catalogue,
+  config: Pick<Config, 'launchSchemes' | 'actionsFile'>,
+): void {
+  const allowed = new Set(config.launchSchemes);
+  const problems = catalogue.actions.flatMap((action, index) => {
+    if (action.kind !== 'launch') return [];
+    const { url } = jobKinds.launch.options.parse(action.options);
+    const scheme = schemeOf(url) ?? '';
+    if (allowed.has(scheme)) return [];
+    return [
+      `actions[${index}] "${action.id}" opens ${scheme}: URLs, and LAUNCH_SCHEMES allows ${config.launchSchemes.map((name) => `${name}:`).join(', ') || 'none'}: add ${scheme} to LAUNCH_SCHEMES, or remove the action from the catalogue`,
     ];
   });
   if (problems.length > 0) throw new CatalogueError(config.actionsFile, problems);

@@ -38,6 +38,8 @@ export {
 } from './kinds/define.ts';
 export { PageResult, describePage } from './kinds/results.ts';
 export { DebugOptions } from './kinds/debug.ts';
+export { LaunchOptions, LaunchResult, LaunchTarget } from './kinds/launch.ts';
+export { forbiddenSchemes, LaunchUrl, renderLaunchUrl, schemeOf, UrlScheme } from './launch-url.ts';
 export { sortableTablesElement, sortableTablesScript, sortableTablesSource } from './sortable.ts';
 export {
   JobKind,
@@ -131,7 +133,7 @@ export {
   type TemplateField,
   type TemplateValues,
 } from './render.ts';
-export { checkCatalogueFarms } from './farms.ts';
+export { checkCatalogueFarms, checkCatalogueSchemes } from './farms.ts';
 export {
   backoffMs,
   defaultRetryPolicy,

@@ -246,6 +246,9 @@ export function statusViewOf(record: JobRecord, links: JobLinks = relativeJobLin
       viewLinks.push({ label: title, href });
     } else if (kept.success) {
       result = kept.data;
+      // The result's own links (a launch's URLs), where progress did not show them already.
+      const shown = new Set(viewLinks.map((link) => link.href));
+      viewLinks.push(...kept.data.links.filter((link) => !shown.has(link.href)));
     }
     // The result's numbers as files, when the kind offers them (result.csv, result.json).
     const files = manifestOf(summary.kind).describe.files ?? {};

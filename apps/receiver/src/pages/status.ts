@@ -35,7 +35,13 @@ export function statusPage(
 ): SafeHtml {
   const running = !finalStates.has(view.state);
   const { links } = options;
-  const head = running ? html`<meta http-equiv="refresh" content="${options.refreshSeconds}" />` : undefined;
+  // A launch opens its URL as soon as the job has completed; its button opens it again.
+  const open = view.state === 'completed' ? view.result?.open : undefined;
+  const head = running
+    ? html`<meta http-equiv="refresh" content="${options.refreshSeconds}" />`
+    : open === undefined
+      ? undefined
+      : html`<meta http-equiv="refresh" content="0; url=${open}" />`;
   const shown = view.links.filter((link) => link.label !== 'Status');
   // The message of an ended job is its error, shown once below.
   const message = view.error?.message === view.progress.message ? '' : view.progress.message;
@@ -58,6 +64,7 @@ export function statusPage(
             : ''
         }
         ${view.error ? html`<p class="error" id="error">${view.error.message}</p>` : ''}
+        ${open === undefined ? '' : html`<p class="muted" id="opened">Opened as the job completed; the link below opens it again.</p>`}
         ${shown.length > 0 ? html`<p>${shown.map((link) => html`<a href="${link.href}">${link.label}</a> `)}</p>` : ''}
       </div>
       <div class="card">

@@ -1,5 +1,6 @@
 import type { HandlerMap } from './types.ts';
 import { debugHandler } from './debug/index.ts';
+import { launchHandler } from './launch/index.ts';
 import { renderCgruHandler } from './render-cgru/index.ts';
 import { renderFlamencoHandler } from './render-flamenco/index.ts';
 import { statsHandler } from './stats/index.ts';
@@ -10,4 +11,5 @@ export const handlers = {
   'render.flamenco': renderFlamencoHandler,
   'render.cgru': renderCgruHandler,
   stats: statsHandler,
+  launch: launchHandler,
 } satisfies HandlerMap;

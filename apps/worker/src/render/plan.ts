@@ -68,6 +68,109 @@ function positive(value: number | undefined): number | undefined {
 
 const plural = (count: number, word: string): string => `${count} ${word}${count === 1 ? '' : 's'}`;
 
+/** One selected task as Kitsu places it: its entity, production and parents, and its template values. */
+export interface TaskPlace {
+  task: Task;
+  entity: Entity;
+  project: Project;
+  /** `shot`, `asset`, `sequence`, … (the entity's type, lower case). */
+  kind: string;
+  /** `SQ010 / SH010` (with the episode when there is one), for messages and comments. */
+  label: string;
+  /** The label with the task type, `SQ010 / SH010 (Lighting)`, for messages naming tasks. */
+  what: string;
+  /** The shot's frame range, when Kitsu has one. */
+  frames: { frameIn: number; frameOut: number } | undefined;
+  fps: number | undefined;
+  /** The template values; the frame fields only with a frame range. */
+  values: TemplateValues;
+}
+
+/** Where a selected task sits in Kitsu, from a batch that holds it (undefined when it does not). */
+export function placeOf(
+  batch: TaskBatch,
+  taskId: string,
+  options: { request: VerifiedRequest; jobId: string; actionId: string },
+): TaskPlace | undefined {
+  const { request } = options;
+  const task = batch.tasks[taskId];
+  if (task === undefined) return undefined;
+  const entity = batch.entities[task.entity_id];
+  const project = batch.projects[task.project_id];
+  if (entity === undefined || project === undefined) {
+    throw new Error(`Kitsu did not return the entity or project of task ${taskId}`);
+  }
+  const taskType = batch.taskTypes[task.task_type_id];
+  const kind = kindOf(entity, taskType);
+  const { sequence, episode } = parentsOf(batch, entity, kind);
+  const label = [episode?.name, kind === 'sequence' ? undefined : sequence?.name, entity.name]
+    .filter((name): name is string => name !== undefined)
+    .join(' / ');
+  const frames = framesOf(entity);
+  const fps = positive(numberOf(entity.data?.['fps'])) ?? positive(numberOf(project.fps));
+  const values: TemplateValues = {
+    'project.id': project.id,
+    'project.name': project.name,
+    ...(project.code ? { 'project.code': project.code } : {}),
+    ...(episode ? { 'episode.id': episode.id, 'episode.name': episode.name } : {}),
+    ...(sequence ? { 'sequence.id': sequence.id, 'sequence.name': sequence.name } : {}),
+    ...(kind === 'shot' ? { 'shot.id': entity.id, 'shot.name': entity.name } : {}),
+    'entity.id': entity.id,
+    'entity.name': entity.name,
+    'entity.type': kind,
+    'task.id': task.id,
+    'task.name': task.name,
+    ...(taskType ? { 'taskType.name': taskType.name } : {}),
+    ...(taskType?.short_name ? { 'taskType.shortName': taskType.short_name } : {}),
+    ...(frames === undefined
+      ? {}
+      : {
+          frames: `${frames.frameIn}-${frames.frameOut}`,
+          frameIn: frames.frameIn,
+          frameOut: frames.frameOut,
+          nbFrames: frames.frameOut - frames.frameIn + 1,
+        }),
+    ...(fps === undefined ? {} : { fps }),
+    jobId: options.jobId,
+    'person.id': request.personId,
+    ...(request.personEmail ? { 'person.email': request.personEmail } : {}),
+    'action.id': options.actionId,
+  };
+  return {
+    task,
+    entity,
+    project,
+    kind,
+    label,
+    what: `${label} (${taskType?.name ?? 'task'})`,
+    frames,
+    fps,
+    values,
+  };
+}
+
+/** The tasks Kitsu does not have, as the one error that names them; nothing is done for such a selection. */
+export function checkNoneMissing(batch: TaskBatch, what: string): void {
+  if (batch.missing.length > 0) {
+    throw new UnrecoverableError(
+      `Kitsu has no task ${batch.missing.slice(0, 5).join(', ')}${batch.missing.length > 5 ? ' …' : ''}; ${what}`,
+    );
+  }
+}
+
+/** "2 shot tasks selected (…), but "<action>" <does> shot tasks only (the action's allowEntityTypes)". */
+export function refusedKinds(
+  refused: ReadonlyMap<string, string[]>,
+  actionName: string,
+  does: string,
+  allowEntityTypes: readonly string[],
+): string[] {
+  return [...refused].map(
+    ([kind, tasks]) =>
+      `${plural(tasks.length, `${kind} task`)} selected (${tasks.slice(0, 3).join(', ')}${tasks.length > 3 ? ' …' : ''}), but "${actionName}" ${does} ${allowEntityTypes.join(', ')} tasks only (the action's allowEntityTypes)`,
+  );
+}
+
 /**
  * The selection as shots to render, in the order of the request. Throws an UnrecoverableError naming
  * every task that cannot be rendered (not of an allowed entity type, no frame range): nothing is
@@ -82,71 +185,25 @@ export function planShots(options: {
   allowEntityTypes: readonly RenderEntityType[];
 }): ShotPlan[] {
   const { batch, request } = options;
-  if (batch.missing.length > 0) {
-    throw new UnrecoverableError(
-      `Kitsu has no task ${batch.missing.slice(0, 5).join(', ')}${batch.missing.length > 5 ? ' …' : ''}; nothing was submitted.`,
-    );
-  }
+  checkNoneMissing(batch, 'nothing was submitted.');
   const refused = new Map<string, string[]>();
   const noFrames: string[] = [];
   const plans: ShotPlan[] = [];
   for (const taskId of request.taskIds) {
-    const task = batch.tasks[taskId];
-    if (task === undefined) continue;
-    const entity = batch.entities[task.entity_id];
-    const project = batch.projects[task.project_id];
-    if (entity === undefined || project === undefined) {
-      throw new Error(`Kitsu did not return the entity or project of task ${taskId}`);
-    }
-    const taskType = batch.taskTypes[task.task_type_id];
-    const kind = kindOf(entity, taskType);
-    const { sequence, episode } = parentsOf(batch, entity, kind);
-    const label = [episode?.name, kind === 'sequence' ? undefined : sequence?.name, entity.name]
-      .filter((name): name is string => name !== undefined)
-      .join(' / ');
-    const what = `${label} (${taskType?.name ?? 'task'})`;
+    const place = placeOf(batch, taskId, options);
+    if (place === undefined) continue;
+    const { task, entity, project, kind, label, what, frames, fps, values } = place;
     if (!(options.allowEntityTypes as readonly string[]).includes(kind)) {
       refused.set(kind, [...(refused.get(kind) ?? []), what]);
       continue;
     }
-    const frames = framesOf(entity);
     if (frames === undefined) {
       noFrames.push(what);
       continue;
     }
-    const fps = positive(numberOf(entity.data?.['fps'])) ?? positive(numberOf(project.fps));
-    const values: TemplateValues = {
-      'project.id': project.id,
-      'project.name': project.name,
-      ...(project.code ? { 'project.code': project.code } : {}),
-      ...(episode ? { 'episode.id': episode.id, 'episode.name': episode.name } : {}),
-      ...(sequence ? { 'sequence.id': sequence.id, 'sequence.name': sequence.name } : {}),
-      ...(kind === 'shot' ? { 'shot.id': entity.id, 'shot.name': entity.name } : {}),
-      'entity.id': entity.id,
-      'entity.name': entity.name,
-      'entity.type': kind,
-      'task.id': task.id,
-      'task.name': task.name,
-      ...(taskType ? { 'taskType.name': taskType.name } : {}),
-      ...(taskType?.short_name ? { 'taskType.shortName': taskType.short_name } : {}),
-      frames: `${frames.frameIn}-${frames.frameOut}`,
-      frameIn: frames.frameIn,
-      frameOut: frames.frameOut,
-      nbFrames: frames.frameOut - frames.frameIn + 1,
-      ...(fps === undefined ? {} : { fps }),
-      jobId: options.jobId,
-      'person.id': request.personId,
-      ...(request.personEmail ? { 'person.email': request.personEmail } : {}),
-      'action.id': options.actionId,
-    };
     plans.push({ task, entity, project, label, ...frames, fps, values });
   }
-  const problems: string[] = [];
-  for (const [kind, tasks] of refused) {
-    problems.push(
-      `${plural(tasks.length, `${kind} task`)} selected (${tasks.slice(0, 3).join(', ')}${tasks.length > 3 ? ' …' : ''}), but "${options.actionName}" renders ${options.allowEntityTypes.join(', ')} tasks only (the action's allowEntityTypes)`,
-    );
-  }
+  const problems = refusedKinds(refused, options.actionName, 'renders', options.allowEntityTypes);
   if (noFrames.length > 0) {
     problems.push(
       `no frame range in Kitsu for ${noFrames.slice(0, 3).join(', ')}${noFrames.length > 3 ? ' …' : ''} (set the shot's frame in/out or its number of frames)`,

@@ -45,6 +45,8 @@ export const StatusResult = ResultBase.extend({
   // Results recorded before every result had links still read.
   links: z.array(Link).default([]),
   title: z.string().optional(),
+  /** A URL the status page opens as soon as the job has completed (a launch of one task). */
+  open: z.string().optional(),
 }).loose();
 export type StatusResult = z.infer<typeof StatusResult>;
 

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { debug } from './debug.ts';
 import type { KindManifest, QueueName } from './define.ts';
+import { launch } from './launch.ts';
 import { renderCgru } from './render-cgru.ts';
 import { renderFlamenco } from './render-flamenco.ts';
 import { stats } from './stats.ts';
@@ -15,7 +16,7 @@ import { stats } from './stats.ts';
  * farm check at start-up) reads the manifest. A kind left out of the handler map, a handler returning
  * another result, or a result without a summary does not compile.
  */
-export const kindManifests = [debug, renderFlamenco, renderCgru, stats] as const;
+export const kindManifests = [debug, renderFlamenco, renderCgru, stats, launch] as const;
 
 type Manifests = (typeof kindManifests)[number];
 export type JobKind = Manifests['kind'];
