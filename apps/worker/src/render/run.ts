@@ -65,7 +65,8 @@ interface Shot<J = unknown> {
   plan: ShotPlan;
   farmJob: J;
   key: string;
-  ref?: FarmJobRef;
+  /** The farm job, once recorded (by this run or an earlier one). */
+  ref?: FarmJobRef | undefined;
   status?: FarmJobStatus;
 }
 
@@ -128,8 +129,9 @@ export async function runRender<J>(context: RenderContext, spec: RenderSpec<J>):
         shouldRetry: (error) => {
           if (!(error instanceof FarmUnavailableError)) return 'give-up';
           unreachableSince ??= Date.now();
+          if (Date.now() - unreachableSince >= farms.unreachableTimeoutMs) return 'give-up';
           // Stryker disable next-line StringLiteral: equivalent, retrying retries on any verdict but 'give-up' (or a retry-after)
-          return Date.now() - unreachableSince >= farms.unreachableTimeoutMs ? 'give-up' : 'retry';
+          return 'retry';
         },
         onRetry: async ({ error, waitMs }) => {
           log.warn({ err: error, what, waitMs }, 'farm unreachable; retrying');
@@ -171,8 +173,7 @@ export async function runRender<J>(context: RenderContext, spec: RenderSpec<J>):
     shots = built.map(({ plan, farmJob }) => {
       const record = ShotRecord.safeParse(JSON.parse(recorded[shotField(plan.task.id)] ?? 'null'));
       const shot: Shot<J> = { plan, farmJob, key: submissionKey(jobId, plan.task.id) };
-      // Stryker disable next-line ConditionalExpression: equivalent, a record without a ref leaves the shot's ref undefined either way
-      if (record.success && record.data.ref !== undefined) shot.ref = record.data.ref;
+      if (record.success) shot.ref = record.data.ref;
       return shot;
     });
     const keyRecorded = (shot: Shot<J>): boolean => recorded[shotField(shot.plan.task.id)] !== undefined;
