@@ -1,4 +1,14 @@
-import { afterAll, beforeAll, describe, expect, inject, it, onTestFinished } from 'vitest';
+import {
+  afterAll,
+  afterEach,
+  beforeAll,
+  beforeEach,
+  describe,
+  expect,
+  inject,
+  it,
+  onTestFinished,
+} from 'vitest';
 import { QueueEvents, Worker } from 'bullmq';
 import { createRedis, JobState, sortableTablesSource } from '@kitsu-actions/shared';
 import {
@@ -576,12 +586,13 @@ describe('links and states as people and programs read them', () => {
 
 describe('the result of a job not done yet, by what its kind has', () => {
   let harness: ReceiverHarness;
-  beforeAll(async () => {
+  // A receiver per test: the result routes it sets up as it is built are part of the test.
+  beforeEach(async () => {
     const render = catalogueFixture('render').yaml.replace(/^actions:\n/m, '');
     const catalogueYaml = `actions:\n  - { id: debug, name: Debug selection, kind: debug }\n${render}`;
     harness = await startReceiver({ redisUrl: inject('redisUrl'), catalogueYaml });
   });
-  afterAll(() => harness.close());
+  afterEach(() => harness.close());
 
   const queued = async (action: string, entitytype: string): Promise<string> => {
     const sent = await request(`${harness.baseUrl}/actions/${action}`, {

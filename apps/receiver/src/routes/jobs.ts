@@ -325,8 +325,8 @@ export function jobsRouter(deps: AppDeps): Router {
         (m) => m.describe.files?.[format] !== undefined,
       );
       ctx.set('Content-Security-Policy', "default-src 'none'");
-      const name = param(ctx, 'id').replace(/[^\w-]/g, '_');
-      ctx.set('Content-Disposition', `attachment; filename="${name}-result.${format}"`);
+      // The id is a job's that was found: `<queue>-<uuid>`, nothing to quote in a header.
+      ctx.set('Content-Disposition', `attachment; filename="${param(ctx, 'id')}-result.${format}"`);
       ctx.type = resultFileTypes[format];
       // Stryker disable next-line OptionalChaining: equivalent, completedResult checked that the kind has the file
       ctx.body = manifest.describe.files?.[format]?.(result);
