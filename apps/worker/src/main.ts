@@ -1,4 +1,10 @@
-import { checkCatalogueFarms, checkCatalogueSchemes, loadCatalogue, runService } from '@kitsu-actions/shared';
+import {
+  checkCatalogueFarms,
+  checkCatalogueSchemes,
+  checkCatalogueSecrets,
+  loadCatalogue,
+  runService,
+} from '@kitsu-actions/shared';
 import { createFarms } from './farms/index.ts';
 import { handlers } from './handlers/index.ts';
 import { startWorkers, workerZouClient } from './workers.ts';
@@ -8,6 +14,7 @@ await runService('worker', process.env, async (config, logger) => {
   const catalogue = await loadCatalogue(config.actionsFile);
   checkCatalogueFarms(catalogue, config);
   checkCatalogueSchemes(catalogue, config);
+  checkCatalogueSecrets(catalogue, process.env, config.actionsFile);
   const zou = workerZouClient(config, logger);
   if (zou === undefined) logger.info('no KITSU_URL/KITSU_BOT_TOKEN: pages are built without Kitsu data');
   else logger.info({ kitsu: zou.baseUrl }, 'Kitsu data read as the bot');

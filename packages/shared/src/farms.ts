@@ -41,3 +41,24 @@ export function checkCatalogueSchemes(
   });
   if (problems.length > 0) throw new CatalogueError(config.actionsFile, problems);
 }
+
+/**
+ * A webhook action whose secret's variable is unset (or too short to be a secret) on the worker stops the
+ * worker's start-up; the receiver never signs anything and does not need it.
+ */
+export function checkCatalogueSecrets(
+  catalogue: Catalogue,
+  env: Readonly<Record<string, string | undefined>>,
+  actionsFile: string,
+): void {
+  const problems = catalogue.actions.flatMap((action, index) => {
+    if (action.kind !== 'webhook') return [];
+    const { secretEnv } = jobKinds.webhook.options.parse(action.options);
+    const secret = env[secretEnv] ?? '';
+    if (secret.length >= 16) return [];
+    return [
+      `actions[${index}] "${action.id}" signs its deliveries with ${secretEnv}, which is ${secret === '' ? 'not set' : 'shorter than 16 characters'} on this worker: set it to a long random secret, the same one the receiving side checks`,
+    ];
+  });
+  if (problems.length > 0) throw new CatalogueError(actionsFile, problems);
+}

@@ -39,6 +39,7 @@ export {
 export { PageResult, describePage } from './kinds/results.ts';
 export { DebugOptions } from './kinds/debug.ts';
 export { LaunchOptions, LaunchResult, LaunchTarget } from './kinds/launch.ts';
+export { WebhookOptions, WebhookResult } from './kinds/webhook.ts';
 export { forbiddenSchemes, LaunchUrl, renderLaunchUrl, schemeOf, UrlScheme } from './launch-url.ts';
 export { sortableTablesElement, sortableTablesScript, sortableTablesSource } from './sortable.ts';
 export {
@@ -133,7 +134,7 @@ export {
   type TemplateField,
   type TemplateValues,
 } from './render.ts';
-export { checkCatalogueFarms, checkCatalogueSchemes } from './farms.ts';
+export { checkCatalogueFarms, checkCatalogueSchemes, checkCatalogueSecrets } from './farms.ts';
 export {
   backoffMs,
   defaultRetryPolicy,

@@ -4,6 +4,7 @@ import { launchHandler } from './launch/index.ts';
 import { renderCgruHandler } from './render-cgru/index.ts';
 import { renderFlamencoHandler } from './render-flamenco/index.ts';
 import { statsHandler } from './stats/index.ts';
+import { webhookHandler } from './webhook/index.ts';
 
 /** One entry per job kind: a kind without a handler does not compile. */
 export const handlers = {
@@ -12,4 +13,5 @@ export const handlers = {
   'render.cgru': renderCgruHandler,
   stats: statsHandler,
   launch: launchHandler,
+  webhook: webhookHandler,
 } satisfies HandlerMap;

@@ -5,6 +5,7 @@ import { launch } from './launch.ts';
 import { renderCgru } from './render-cgru.ts';
 import { renderFlamenco } from './render-flamenco.ts';
 import { stats } from './stats.ts';
+import { webhook } from './webhook.ts';
 
 /**
  * The job registry: the list of every action kind's manifest. Adding a kind touches exactly:
@@ -16,7 +17,7 @@ import { stats } from './stats.ts';
  * farm check at start-up) reads the manifest. A kind left out of the handler map, a handler returning
  * another result, or a result without a summary does not compile.
  */
-export const kindManifests = [debug, renderFlamenco, renderCgru, stats, launch] as const;
+export const kindManifests = [debug, renderFlamenco, renderCgru, stats, launch, webhook] as const;
 
 type Manifests = (typeof kindManifests)[number];
 export type JobKind = Manifests['kind'];
