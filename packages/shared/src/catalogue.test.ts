@@ -110,7 +110,7 @@ describe('action catalogue', () => {
     );
     expect(problems).toContainEqual(
       expect.stringMatching(
-        /^actions\[1\]\.kind \(line 7:11\): unknown kind "rendr" \(known kinds: debug, render\.flamenco, render\.cgru, stats, launch, webhook\)/,
+        /^actions\[1\]\.kind \(line 7:11\): unknown kind "rendr" \(known kinds: debug, render\.flamenco, render\.cgru, stats, launch, webhook, script\)/,
       ),
     );
     expect(problems).toContainEqual(expect.stringMatching(/^actions\[2\]\.entityType \(line 11:17\)/));

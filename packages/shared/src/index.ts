@@ -40,6 +40,7 @@ export { PageResult, describePage } from './kinds/results.ts';
 export { DebugOptions } from './kinds/debug.ts';
 export { LaunchOptions, LaunchResult, LaunchTarget } from './kinds/launch.ts';
 export { WebhookOptions, WebhookResult } from './kinds/webhook.ts';
+export { ScriptOptions, ScriptResult } from './kinds/script.ts';
 export { forbiddenSchemes, LaunchUrl, renderLaunchUrl, schemeOf, UrlScheme } from './launch-url.ts';
 export { sortableTablesElement, sortableTablesScript, sortableTablesSource } from './sortable.ts';
 export {

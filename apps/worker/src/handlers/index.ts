@@ -3,6 +3,7 @@ import { debugHandler } from './debug/index.ts';
 import { launchHandler } from './launch/index.ts';
 import { renderCgruHandler } from './render-cgru/index.ts';
 import { renderFlamencoHandler } from './render-flamenco/index.ts';
+import { scriptHandler } from './script/index.ts';
 import { statsHandler } from './stats/index.ts';
 import { webhookHandler } from './webhook/index.ts';
 
@@ -14,4 +15,5 @@ export const handlers = {
   stats: statsHandler,
   launch: launchHandler,
   webhook: webhookHandler,
+  script: scriptHandler,
 } satisfies HandlerMap;

@@ -4,6 +4,7 @@ import type { KindManifest, QueueName } from './define.ts';
 import { launch } from './launch.ts';
 import { renderCgru } from './render-cgru.ts';
 import { renderFlamenco } from './render-flamenco.ts';
+import { script } from './script.ts';
 import { stats } from './stats.ts';
 import { webhook } from './webhook.ts';
 
@@ -17,7 +18,7 @@ import { webhook } from './webhook.ts';
  * farm check at start-up) reads the manifest. A kind left out of the handler map, a handler returning
  * another result, or a result without a summary does not compile.
  */
-export const kindManifests = [debug, renderFlamenco, renderCgru, stats, launch, webhook] as const;
+export const kindManifests = [debug, renderFlamenco, renderCgru, stats, launch, webhook, script] as const;
 
 type Manifests = (typeof kindManifests)[number];
 export type JobKind = Manifests['kind'];

@@ -45,7 +45,7 @@ describe('the kind registry', () => {
     expect(jobKinds.debug.describe.page?.(pageResult)).toBe(pageResult.html);
     expect(jobKinds.debug.describe.comment(pageResult)).toBe(`${pageResult.title}: ${pageResult.summary}`);
     const pageKinds = kindManifests.filter((manifest) => manifest.describe.page !== undefined);
-    expect(pageKinds.map((manifest) => manifest.kind)).toEqual(['debug', 'stats']);
+    expect(pageKinds.map((manifest) => manifest.kind)).toEqual(['debug', 'stats', 'script']);
   });
 
   it('keeps nothing of a result that is not its kind’s', () => {
