@@ -280,8 +280,10 @@ export interface RenderHandlerOptions {
   log?: Logger;
   /** The job's cancel signal, as the processor aborts it; never aborted by default. */
   signal?: AbortSignal;
-  /** Replaces parts of the world's farm runtime (its intervals, its sleep between polls). */
+  /** Replaces parts of the world's farm runtime (its intervals, its sleep between polls, a farm). */
   farms?: Partial<FarmRuntime>;
+  /** A worker without Kitsu configured (no KITSU_URL): the handler gets no Zou client. */
+  withoutKitsu?: boolean;
 }
 
 /**
@@ -310,7 +312,10 @@ export function runRenderHandler(
       onProgress({ percent, message, ...(links === undefined ? {} : { links }) });
       return Promise.resolve();
     },
-    zou: createZouClient({ baseUrl: world.zou.url, auth: { token: world.zou.seed.botToken } }),
+    zou:
+      options.withoutKitsu === true
+        ? undefined
+        : createZouClient({ baseUrl: world.zou.url, auth: { token: world.zou.seed.botToken } }),
     farms: { ...createFarms(world.config, log), ...options.farms },
     store,
   };

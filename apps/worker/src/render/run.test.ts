@@ -204,6 +204,48 @@ describe('a render cancelled before its run got far', () => {
   });
 });
 
+describe('a render run on a worker without what it needs', () => {
+  it('fails for good, naming the setting, when the worker has no such farm or no Kitsu', async () => {
+    const data = world.jobData('render-flamenco', world.lightingTasks.slice(0, 1));
+    const before = world.flamenco.control.requests().length;
+    const noFarm = await failureOf(
+      runRenderHandler(world, 'flamenco', data, randomUUID(), memoryJobStore(), {
+        farms: { flamenco: undefined },
+      }),
+    );
+    expect(noFarm).toBeInstanceOf(UnrecoverableError);
+    expect((noFarm as Error).message).toBe(
+      `This worker has no Flamenco configured (FLAMENCO_URL is not set), so "${data.action.name}" cannot run here.`,
+    );
+    const noKitsu = await failureOf(
+      runRenderHandler(world, 'flamenco', data, randomUUID(), memoryJobStore(), { withoutKitsu: true }),
+    );
+    expect(noKitsu).toBeInstanceOf(UnrecoverableError);
+    expect((noKitsu as Error).message).toBe(
+      `"${data.action.name}" reads the shots from Kitsu, and this worker has no Kitsu configured: set KITSU_URL and KITSU_BOT_TOKEN on the worker.`,
+    );
+    expect(world.flamenco.control.requests()).toHaveLength(before);
+  });
+});
+
+describe('the Kitsu comment of a render', () => {
+  it('comments the submitted shots with the job’s link when the action asks for it, and not otherwise', async () => {
+    const tasks = world.lightingTasks.slice(2, 3);
+    const data = world.jobData('render-flamenco', tasks);
+    expect(data.action.report?.comment).toBe(true);
+    const jobId = randomUUID();
+    await runRenderHandler(world, 'flamenco', data, jobId, memoryJobStore());
+    const ours = (id: string) => world.zou.state.comments.filter((comment) => comment.text.includes(id));
+    expect(ours(jobId).map((comment) => comment.object_id)).toEqual(tasks);
+    expect(ours(jobId)[0]?.text).toContain(`https://kitsu.studio.example/jobs/${jobId}`);
+    const quiet = { ...data.action };
+    delete quiet.report;
+    const other = randomUUID();
+    await runRenderHandler(world, 'flamenco', { ...data, action: quiet }, other, memoryJobStore());
+    expect(ours(other)).toEqual([]);
+  });
+});
+
 describe('a render job without an id', () => {
   it('fails at once, for good, before Kitsu or the farm is asked anything', async () => {
     const before = world.flamenco.control.requests().length;
