@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { UnrecoverableError } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { JobProgress } from '@kitsu-actions/shared';
-import { JobCancelled, RenderResult, cancelReason } from '@kitsu-actions/shared';
+import { JobCancelled, RenderResult, cancelReason, createLogger } from '@kitsu-actions/shared';
 import { recordingLogger } from '@kitsu-actions/testing';
 import { memoryJobStore } from '../../test/memory-store.ts';
 import {
@@ -13,6 +13,7 @@ import {
   type RenderWorld,
   withFarmsStopped,
 } from '../../test/render-kit.ts';
+import { createFarms } from '../farms/index.ts';
 import { describeProgress } from './run.ts';
 
 // What a render job tells the person watching it (each step, the farm's progress, the result) and its
@@ -243,6 +244,34 @@ describe('the Kitsu comment of a render', () => {
     const other = randomUUID();
     await runRenderHandler(world, 'flamenco', { ...data, action: quiet }, other, memoryJobStore());
     expect(ours(other)).toEqual([]);
+  });
+});
+
+describe('a render on a farm without a page for its jobs', () => {
+  it('links no farm job (Afanasy without AFANASY_JOB_URL), on the status page or in the result', async () => {
+    const afanasy = world.config.farms.afanasy;
+    if (afanasy === undefined) throw new Error('the world has no Afanasy');
+    const { afanasy: pageless } = createFarms(
+      {
+        farms: {
+          ...world.config.farms,
+          afanasy: { host: afanasy.host, port: afanasy.port, jobUrl: undefined },
+        },
+      },
+      createLogger({ level: 'silent', name: 'render-test' }),
+    );
+    const progress: JobProgress[] = [];
+    const result = await runRenderHandler(
+      world,
+      'afanasy',
+      world.jobData('render-cgru', world.lightingTasks.slice(0, 1)),
+      randomUUID(),
+      memoryJobStore(),
+      { farms: { afanasy: pageless }, onProgress: (reported) => progress.push(reported) },
+    );
+    expect(result.shots.map((shot) => [shot.state, shot.url])).toEqual([['completed', undefined]]);
+    expect(result.links).toEqual([]);
+    expect(progress.flatMap((reported) => reported.links ?? [])).toEqual([]);
   });
 });
 

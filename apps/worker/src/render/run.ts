@@ -319,8 +319,9 @@ function toResult(shot: Shot): RenderShotResult {
     name: shot.plan.label,
     // Stryker disable next-line OptionalChaining,StringLiteral: equivalent, every tracked shot has a ref
     farmJobId: shot.ref?.farmJobId ?? '',
+    // A farm without a page for its jobs gives none (a stored result leaves an undefined out).
     // Stryker disable next-line OptionalChaining: equivalent, every tracked shot has a ref
-    ...(shot.ref?.url === undefined ? {} : { url: shot.ref.url }),
+    url: shot.ref?.url,
     // Stryker disable next-line OptionalChaining,StringLiteral: equivalent, every tracked shot has a status
     state: shot.status?.state ?? 'queued',
     // Stryker disable next-line OptionalChaining,StringLiteral: equivalent, every tracked shot has a status
