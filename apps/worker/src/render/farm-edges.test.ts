@@ -103,17 +103,22 @@ describe('render.flamenco at the edges', () => {
     ).toContain(`/api/v3/jobs/${farmJobId}/setstatus`);
   });
 
-  it('a farm job the Manager will not cancel is named in the reason; the job still ends cancelled', async () => {
-    const jobId = await world.enqueue('render-flamenco', oneShot());
-    await world.until(() => submissionsOf(jobId).length === 1, 'a submission');
+  it('the farm jobs the Manager will not cancel are each named in the reason; the job still ends cancelled', async () => {
+    const jobId = await world.enqueue('render-flamenco', world.lightingTasks.slice(0, 2));
+    await world.until(() => submissionsOf(jobId).length === 2, 'two submissions');
     world.flamenco.control.failNext(10, 422, { path: /\/setstatus$/ });
     await world.queues.cancel(jobId, { by: 'marc.dubois@studio.example' }, 60);
     const view = await world.finished(jobId);
     expect(view.state).toBe('cancelled');
+    const refused = 'Flamenco at http:\\/\\/127\\.0\\.0\\.1:\\d+ refused [^;]*';
     expect(view.error?.message).toMatch(
-      /^Cancelled by marc\.dubois@studio\.example; not cancelled on Flamenco: E01 \/ SQ010 \/ SH010: Flamenco at http:\/\/127\.0\.0\.1:\d+ refused /,
+      new RegExp(
+        `^Cancelled by marc\\.dubois@studio\\.example; not cancelled on Flamenco: E01 / SQ010 / SH010: ${refused}; E01 / SQ010 / SH020: ${refused}$`,
+      ),
     );
-    expect(world.flamenco.state.jobs.get(submissionsOf(jobId)[0]?.jobId ?? '')?.status).not.toBe('canceled');
+    for (const submission of submissionsOf(jobId)) {
+      expect(world.flamenco.state.jobs.get(submission.jobId)?.status).not.toBe('canceled');
+    }
   });
 
   it('a store that cannot record the submission key stops the job before anything is submitted', async () => {
