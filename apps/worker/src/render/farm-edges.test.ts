@@ -83,6 +83,25 @@ describe('render.flamenco at the edges', () => {
     expect(view.attempts).toBe(1);
   });
 
+  it('a status query the Manager refuses fails the job with its answer, not as a farm job gone', async () => {
+    world.stopFarms();
+    try {
+      const jobId = await world.enqueue('render-flamenco', oneShot());
+      await world.until(() => submissionsOf(jobId).length === 1, 'a submission');
+      const farmJobId = submissionsOf(jobId)[0]?.jobId ?? '';
+      world.flamenco.control.failNext(1, 403, { path: new RegExp(`/api/v3/jobs/${farmJobId}$`) });
+      const view = await world.finished(jobId);
+      expect(view.state).toBe('failed');
+      expect(view.error?.message).toMatch(
+        new RegExp(`^Flamenco at http://127\\.0\\.0\\.1:\\d+ refused the status query of job ${farmJobId}`),
+      );
+      expect(view.error?.message).not.toContain('gone');
+      expect(view.attempts).toBe(1);
+    } finally {
+      world.runFarms();
+    }
+  });
+
   it('a cancel while a submission is under way cancels the farm job it created', async () => {
     // The Manager stores the job at once but holds its answer: the worker is cancelled before it learns
     // the farm job's id.
