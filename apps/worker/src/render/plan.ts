@@ -1,11 +1,12 @@
 import { UnrecoverableError } from 'bullmq';
 import {
   TemplateValueError,
+  type JobData,
   type VerifiedRequest,
   type RenderEntityType,
   type TemplateValues,
 } from '@kitsu-actions/shared';
-import type { Entity, Project, Task, TaskBatch, TaskType } from '@kitsu-actions/zou';
+import type { Entity, Project, Task, TaskBatch, TaskType, ZouClient } from '@kitsu-actions/zou';
 
 /** One selected task to render: what Kitsu knows of it, and the values its templates are filled with. */
 export interface ShotPlan {
@@ -156,6 +157,43 @@ export function checkNoneMissing(batch: TaskBatch, what: string): void {
       `Kitsu has no task ${batch.missing.slice(0, 5).join(', ')}${batch.missing.length > 5 ? ' …' : ''}; ${what}`,
     );
   }
+}
+
+/**
+ * The selected tasks read from Kitsu and placed, in the request's order, for the kinds that hand them on
+ * (launch, webhook, script); tasks of an entity type `allowEntityTypes` leaves out are listed apart, by
+ * type. A task Kitsu does not have fails the job (`nothingDone` says what was not done).
+ */
+export async function readSelection(options: {
+  zou: ZouClient;
+  data: JobData;
+  jobId: string;
+  signal: AbortSignal;
+  nothingDone: string;
+  allowEntityTypes?: readonly string[] | undefined;
+}): Promise<{ places: TaskPlace[]; refused: Map<string, string[]> }> {
+  const { data, allowEntityTypes } = options;
+  const batch = await options.zou.getTasks(data.request.taskIds, { signal: options.signal });
+  checkNoneMissing(batch, options.nothingDone);
+  const places: TaskPlace[] = [];
+  const refused = new Map<string, string[]>();
+  for (const taskId of data.request.taskIds) {
+    const place = placeOf(batch, taskId, {
+      request: data.request,
+      jobId: options.jobId,
+      actionId: data.action.id,
+    });
+    if (place === undefined) continue;
+    if (allowEntityTypes !== undefined && !allowEntityTypes.includes(place.kind)) {
+      refused.set(place.kind, [...(refused.get(place.kind) ?? []), place.what]);
+    } else places.push(place);
+  }
+  return { places, refused };
+}
+
+/** What a kind hands on of one placed task: its id, its label and its template values. */
+export function handedOn(place: TaskPlace): { taskId: string; label: string; values: TemplateValues } {
+  return { taskId: place.task.id, label: place.label, values: place.values };
 }
 
 /** "2 shot tasks selected (…), but "<action>" <does> shot tasks only (the action's allowEntityTypes)". */

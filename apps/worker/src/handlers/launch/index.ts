@@ -1,6 +1,6 @@
 import { UnrecoverableError } from 'bullmq';
 import { renderLaunchUrl, TemplateValueError, type LaunchTarget } from '@kitsu-actions/shared';
-import { checkNoneMissing, placeOf, refusedKinds } from '../../render/plan.ts';
+import { readSelection, refusedKinds } from '../../render/plan.ts';
 import type { Handler } from '../types.ts';
 
 /**
@@ -15,20 +15,23 @@ export const launchHandler: Handler<'launch'> = async ({ job, data, zou, options
   }
   const jobId = job.id ?? '';
   await progress(0, 'Reading the selection from Kitsu');
-  const batch = await zou.getTasks(data.request.taskIds, { signal });
-  checkNoneMissing(batch, 'nothing to open.');
-  const refused = new Map<string, string[]>();
+  const { places, refused } = await readSelection({
+    zou,
+    data,
+    jobId,
+    signal,
+    nothingDone: 'nothing to open.',
+    allowEntityTypes: options.allowEntityTypes,
+  });
   const unfilled: string[] = [];
   const targets: LaunchTarget[] = [];
-  for (const taskId of data.request.taskIds) {
-    const place = placeOf(batch, taskId, { request: data.request, jobId, actionId: data.action.id });
-    if (place === undefined) continue;
-    if (!(options.allowEntityTypes as readonly string[]).includes(place.kind)) {
-      refused.set(place.kind, [...(refused.get(place.kind) ?? []), place.what]);
-      continue;
-    }
+  for (const place of places) {
     try {
-      targets.push({ taskId, name: place.label, url: renderLaunchUrl(options.url, place.values) });
+      targets.push({
+        taskId: place.task.id,
+        name: place.label,
+        url: renderLaunchUrl(options.url, place.values),
+      });
     } catch (error) {
       if (!(error instanceof TemplateValueError)) throw error;
       unfilled.push(`${place.what}: no {${error.field}} in Kitsu`);

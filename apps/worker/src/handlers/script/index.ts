@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { UnrecoverableError } from 'bullmq';
 import { html, Link, page, renderTemplateText, SafeHtml } from '@kitsu-actions/shared';
-import { checkNoneMissing, placeOf } from '../../render/plan.ts';
+import { handedOn, readSelection } from '../../render/plan.ts';
 import type { Handler } from '../types.ts';
 
 /** A line of standard error that moves the status page: `progress: 40 Publishing SH010`. */
@@ -60,11 +60,12 @@ export const scriptHandler: Handler<'script'> = async ({
   }
   const jobId = job.id ?? '';
   await progress(0, 'Reading the selection from Kitsu');
-  const batch = await zou.getTasks(data.request.taskIds, { signal });
-  checkNoneMissing(batch, 'the script was not run.');
-  const places = data.request.taskIds.flatMap((taskId) => {
-    const place = placeOf(batch, taskId, { request: data.request, jobId, actionId: data.action.id });
-    return place === undefined ? [] : [place];
+  const { places } = await readSelection({
+    zou,
+    data,
+    jobId,
+    signal,
+    nothingDone: 'the script was not run.',
   });
   const first = places[0];
   const args = options.args.map((arg) => renderTemplateText(arg, first?.values ?? {}));
@@ -81,7 +82,7 @@ export const scriptHandler: Handler<'script'> = async ({
     jobId,
     action: { id: data.action.id, name: data.action.name },
     request: data.request,
-    tasks: places.map((place) => ({ taskId: place.task.id, label: place.label, values: place.values })),
+    tasks: places.map(handedOn),
   });
 
   await progress(5, `Running ${options.command}`);

@@ -1,7 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { UnrecoverableError } from 'bullmq';
-import type { TemplateValues } from '@kitsu-actions/shared';
-import { checkNoneMissing, placeOf, refusedKinds } from '../../render/plan.ts';
+import { handedOn, readSelection, refusedKinds } from '../../render/plan.ts';
 import type { Handler } from '../types.ts';
 
 /** Headers of a delivery: the receiving side checks the signature over `<timestamp>.<body>`. */
@@ -20,13 +19,6 @@ export function signatureOf(secret: string, timestamp: string, body: string): st
 const answerExcerptChars = 500;
 /** Redirects followed: 307 and 308 only, to the same origin only. */
 const maxRedirects = 3;
-
-/** What is sent of each selected task: where it sits in Kitsu, as the render templates name it. */
-interface DeliveredTask {
-  taskId: string;
-  label: string;
-  values: TemplateValues;
-}
 
 const excerpt = (text: string): string =>
   text.length > answerExcerptChars ? `${text.slice(0, answerExcerptChars)}…` : text;
@@ -59,26 +51,14 @@ export const webhookHandler: Handler<'webhook'> = async ({
   }
   const deliveryId = job.id ?? '';
   await progress(0, 'Reading the selection from Kitsu');
-  const batch = await zou.getTasks(data.request.taskIds, { signal });
-  checkNoneMissing(batch, 'nothing was sent.');
-  const refused = new Map<string, string[]>();
-  const tasks: DeliveredTask[] = [];
-  for (const taskId of data.request.taskIds) {
-    const place = placeOf(batch, taskId, {
-      request: data.request,
-      jobId: deliveryId,
-      actionId: data.action.id,
-    });
-    if (place === undefined) continue;
-    if (
-      options.allowEntityTypes !== undefined &&
-      !(options.allowEntityTypes as readonly string[]).includes(place.kind)
-    ) {
-      refused.set(place.kind, [...(refused.get(place.kind) ?? []), place.what]);
-      continue;
-    }
-    tasks.push({ taskId, label: place.label, values: place.values });
-  }
+  const { places, refused } = await readSelection({
+    zou,
+    data,
+    jobId: deliveryId,
+    signal,
+    nothingDone: 'nothing was sent.',
+    allowEntityTypes: options.allowEntityTypes,
+  });
   if (refused.size > 0) {
     const problems = refusedKinds(refused, data.action.name, 'sends', options.allowEntityTypes ?? []);
     throw new UnrecoverableError(`Nothing was sent: ${problems.join('; ')}.`);
@@ -87,7 +67,7 @@ export const webhookHandler: Handler<'webhook'> = async ({
     deliveryId,
     action: { id: data.action.id, name: data.action.name },
     request: data.request,
-    tasks,
+    tasks: places.map(handedOn),
   });
 
   const origin = new URL(options.url).origin;
