@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { repoRoot, type FakeZou } from '@kitsu-actions/testing';
-import { kitsuOrigin, startZouReceiver, type ReceiverHarness } from '../test/harness.ts';
+import { kitsuOrigin, startZouReceiver, submitAction, type ReceiverHarness } from '../test/harness.ts';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'kitsu-actions-script-'));
 const script = (name: string, source: string): string => {
@@ -101,26 +101,19 @@ describe('script: Kitsu → receiver → worker process → a studio script', ()
   });
   afterAll(() => harness.close());
 
-  async function start(action: string): Promise<string> {
+  function start(action: string): Promise<string> {
     const { ids } = zou.seed;
-    const sent = await fetch(`${harness.baseUrl}/actions/${action}`, {
-      method: 'POST',
-      headers: {
-        ...session,
-        Origin: kitsuOrigin,
-        Accept: 'application/json',
-        'Content-Type': 'application/x-www-form-urlencoded',
-      },
-      body: new URLSearchParams({
+    return submitAction(harness, action, {
+      headers: session,
+      fields: {
         personid: ids.persons.manager,
         projectid: ids.projects.spf,
         selection: `${ids.tasks.lightingSh010},${ids.tasks.layoutSh010}`,
         entitytype: 'shot',
-      }).toString(),
+      },
     });
-    expect(sent.status).toBe(202);
-    return ((await sent.json()) as { jobId: string }).jobId;
   }
+
   const status = async (jobId: string): Promise<Record<string, unknown>> =>
     (
       await fetch(`${harness.baseUrl}/jobs/${jobId}`, { headers: { ...session, Accept: 'application/json' } })

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { jobKinds } from '@kitsu-actions/shared';
 import type { FakeZou } from '@kitsu-actions/testing';
-import { kitsuOrigin, startZouReceiver, type ReceiverHarness } from '../test/harness.ts';
+import { startZouReceiver, submitAction, type ReceiverHarness } from '../test/harness.ts';
 
 // The stats action from Kitsu's click to the files a production manager downloads, through a worker
 // process and the fake Zou's seeded production (Spring Festival, 57 tasks), whose right answers are
@@ -29,24 +29,16 @@ describe('stats: Kitsu → receiver → worker process → report, CSV and JSON'
 
   async function run(actionId: string): Promise<{ jobId: string; view: Record<string, unknown> }> {
     const { ids } = zou.seed;
-    const sent = await fetch(`${harness.baseUrl}/actions/${actionId}`, {
-      method: 'POST',
-      headers: {
-        ...session,
-        Origin: kitsuOrigin,
-        Accept: 'application/json',
-        'Content-Type': 'application/x-www-form-urlencoded',
-      },
-      body: new URLSearchParams({
+    const jobId = await submitAction(harness, actionId, {
+      headers: session,
+      fields: {
         personid: ids.persons.manager,
         projectid: ids.projects.spf,
         selection: ids.tasks.layoutSh010,
         entitytype: 'shot',
         currentpath: `/productions/${ids.projects.spf}/shots`,
-      }).toString(),
+      },
     });
-    expect(sent.status).toBe(202);
-    const jobId = String(((await sent.json()) as { jobId: string }).jobId);
     return { jobId, view: await harness.waitForJob(jobId, { headers: session }) };
   }
 

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { freePort, repoRoot, spawnProcess, type FakeZou, type ServiceProcess } from '@kitsu-actions/testing';
-import { kitsuOrigin, startZouReceiver, type ReceiverHarness } from '../test/harness.ts';
+import { startZouReceiver, submitAction, type ReceiverHarness } from '../test/harness.ts';
 
 const secret = 'webhook-test-secret-0123456789abcdef';
 const otherSecret = 'not-the-secret-the-other-side-has-0000';
@@ -92,23 +92,15 @@ actions:
 
   async function run(action: string): Promise<{ jobId: string; view: Record<string, unknown> }> {
     const { ids } = zou.seed;
-    const sent = await fetch(`${harness.baseUrl}/actions/${action}`, {
-      method: 'POST',
-      headers: {
-        ...session,
-        Origin: kitsuOrigin,
-        Accept: 'application/json',
-        'Content-Type': 'application/x-www-form-urlencoded',
-      },
-      body: new URLSearchParams({
+    const jobId = await submitAction(harness, action, {
+      headers: session,
+      fields: {
         personid: ids.persons.manager,
         projectid: ids.projects.spf,
         selection: `${ids.tasks.lightingSh010},${ids.tasks.layoutSh010}`,
         entitytype: 'shot',
-      }).toString(),
+      },
     });
-    expect(sent.status).toBe(202);
-    const { jobId } = (await sent.json()) as { jobId: string };
     return { jobId, view: await harness.waitForJob(jobId, { timeoutMs: 30_000, headers: session }) };
   }
 

@@ -220,3 +220,26 @@ export function startTokenReceiver(options: {
     env: { AUTH_MODE: 'token', ACTIONS_TOKEN: options.secret, DEDUP_WINDOW_MS: '0' },
   });
 }
+
+/**
+ * Runs `actionId` as Kitsu's form does, from Kitsu's origin with `headers` (a session cookie), and
+ * returns the id of the job its 202 names. Fails the test on any other answer.
+ */
+export async function submitAction(
+  harness: Pick<ReceiverHarness, 'baseUrl'>,
+  actionId: string,
+  options: { headers: Record<string, string>; fields: Record<string, string> },
+): Promise<string> {
+  const sent = await fetch(`${harness.baseUrl}/actions/${actionId}`, {
+    method: 'POST',
+    headers: {
+      ...options.headers,
+      Origin: kitsuOrigin,
+      Accept: 'application/json',
+      'Content-Type': 'application/x-www-form-urlencoded',
+    },
+    body: new URLSearchParams(options.fields).toString(),
+  });
+  if (sent.status !== 202) throw new Error(`${actionId} answered ${sent.status}: ${await sent.text()}`);
+  return ((await sent.json()) as { jobId: string }).jobId;
+}
