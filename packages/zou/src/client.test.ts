@@ -400,6 +400,8 @@ describe('Zou client against the fake Zou', () => {
     });
 
     it('loads 50 tasks and their relations with N + distinct requests, not N x M', async () => {
+      // Its own Zou: a request another test left in flight could be logged here in a shuffled order.
+      const zou = await ownZou();
       const client = clientFor(zou, { concurrency: 6 });
       const taskIds = zou.seed.ids.tasks.spf.slice(0, 50);
       const rows = taskIds.map((id) => zou.state.tasks.get(id));
@@ -414,12 +416,10 @@ describe('Zou client against the fake Zou', () => {
           parentIds.add(e.parent_id);
         }
       }
-      zou.control.resetConcurrency();
-      const start = zou.state.requests.length;
 
       const batch = await client.getTasks([...taskIds, taskIds[0] ?? '', UNKNOWN_ID]);
 
-      const requests = zou.state.requests.slice(start);
+      const requests = zou.state.requests;
       // 51 task GETs (one unknown) + distinct entities + their parents + 1 project + 3 reference lists.
       expect(requests).toHaveLength(51 + entityIds.size + parentIds.size + 1 + 3);
       expect(requests.length).toBeLessThan(100);
