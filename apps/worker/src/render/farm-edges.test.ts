@@ -134,10 +134,16 @@ describe('render.flamenco at the edges', () => {
     expect(head).toBe('Cancelled by marc.dubois@studio.example');
     const named = problems.split('; ').map((problem) => problem.split(': ')[0]);
     expect(named.sort()).toEqual(['E01 / SQ010 / SH010', 'E01 / SQ010 / SH020']);
+    // Each problem names the shot of the farm job it is about, not another shot of the selection.
+    const nameOfFarmJob = new Map(
+      submissionsOf(jobId).map((submission) => [submission.jobId, String(submission.body['name'])]),
+    );
     for (const problem of problems.split('; ')) {
-      expect(problem).toMatch(
-        /^E01 \/ SQ010 \/ SH0[12]0: Flamenco at http:\/\/127\.0\.0\.1:\d+ refused the cancel of job /,
-      );
+      const [, shot = '', farmJobId = ''] =
+        /^E01 \/ SQ010 \/ (SH0[12]0): Flamenco at http:\/\/127\.0\.0\.1:\d+ refused the cancel of job ([0-9a-f-]{36})/.exec(
+          problem,
+        ) ?? [];
+      expect(nameOfFarmJob.get(farmJobId), problem).toBe(`SPF SQ010 ${shot} Lighting`);
     }
     for (const submission of submissionsOf(jobId)) {
       expect(world.flamenco.state.jobs.get(submission.jobId)?.status).not.toBe('canceled');
