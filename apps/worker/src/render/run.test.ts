@@ -574,3 +574,40 @@ describe('describeProgress', () => {
     });
   });
 });
+
+describe('a render cancelled while it waits for its hold', () => {
+  it('stops waiting for a hold another run keeps, at the cancel', async () => {
+    const jobId = `render-${randomUUID()}`;
+    const request = cancelRequestOf(jobId);
+    const controller = new AbortController();
+    let held: () => void = () => undefined;
+    const holding = new Promise<void>((resolve) => (held = resolve));
+    // A hold that only the signal ends: another run of the job keeps it.
+    const store = memoryJobStore(new Map(), {
+      exclusive: (_name, _step, options) =>
+        new Promise((_resolve, reject) => {
+          const signal = options?.signal;
+          signal?.addEventListener('abort', () => reject(new Error('aborted', { cause: signal.reason })), {
+            once: true,
+          });
+          held();
+        }),
+    });
+    const run = failureOf(
+      runRenderHandler(
+        world,
+        'flamenco',
+        world.jobData('render-flamenco', world.lightingTasks.slice(0, 1)),
+        jobId,
+        store,
+        { signal: controller.signal },
+      ),
+    );
+    await holding;
+    controller.abort(JSON.stringify(request));
+    const error = await run;
+    expect(error).toBeInstanceOf(JobCancelled);
+    expect((error as JobCancelled).outcome).toMatchObject({ by: request.by, at: request.at });
+    expect(submissionsOf(jobId)).toEqual([]);
+  });
+});
