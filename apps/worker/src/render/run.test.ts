@@ -13,7 +13,7 @@ import {
   type RenderWorld,
   withFarmsStopped,
 } from '../../test/render-kit.ts';
-import { createFarms } from '../farms/index.ts';
+import { FlamencoFarm, createFarms } from '../farms/index.ts';
 import { describeProgress } from './run.ts';
 
 // What a render job tells the person watching it (each step, the farm's progress, the result) and its
@@ -609,5 +609,38 @@ describe('a render cancelled while it waits for its hold', () => {
     expect(error).toBeInstanceOf(JobCancelled);
     expect((error as JobCancelled).outcome).toMatchObject({ by: request.by, at: request.at });
     expect(submissionsOf(jobId)).toEqual([]);
+  });
+});
+
+describe('a render cancelled while the farm holds its answer', () => {
+  it('stops waiting for the dry run at once and ends cancelled', async () => {
+    const jobId = `render-${randomUUID()}`;
+    const request = cancelRequestOf(jobId);
+    const controller = new AbortController();
+    const held = { method: 'POST', path: '/api/v3/jobs/check' };
+    const before = world.flamenco.control.requests(held).length;
+    // A farm that would wait ten minutes for an answer: only the signal ends the call.
+    const flamenco = new FlamencoFarm({ url: world.flamenco.url, timeoutMs: 600_000, retry: { retries: 0 } });
+    world.flamenco.control.slowAnswers(600_000, held);
+    try {
+      const run = failureOf(
+        runRenderHandler(
+          world,
+          'flamenco',
+          world.jobData('render-flamenco', world.lightingTasks.slice(0, 1)),
+          jobId,
+          memoryJobStore(),
+          { signal: controller.signal, farms: { flamenco } },
+        ),
+      );
+      await world.until(() => world.flamenco.control.requests(held).length > before, 'the dry run');
+      controller.abort(JSON.stringify(request));
+      const error = await run;
+      expect(error).toBeInstanceOf(JobCancelled);
+      expect((error as JobCancelled).outcome).toMatchObject({ by: request.by, at: request.at });
+      expect(submissionsOf(jobId)).toEqual([]);
+    } finally {
+      world.flamenco.control.clearFaults();
+    }
   });
 });
